@@ -1,0 +1,108 @@
+import { type ConnectFailure, classifyFailure } from '../db/connectFailure';
+import type { ConnectionTarget } from '../db/connectionTarget';
+import { openConnection } from '../db/openConnection';
+
+/** The application_name of probe connections; they are never counted as "used by others". */
+export const PROBE_APPLICATION_NAME = 'pool-capacity/probe';
+/** Load-test runs use `pool-capacity/<run id>`; status polling uses this. */
+export const STATUS_APPLICATION_NAME = 'pool-capacity/status';
+export const APPLICATION_NAME_PREFIX = 'pool-capacity/';
+
+/** What one server allows one role on one database, read live. */
+export interface ServerFacts {
+  /** e.g. "15.18" */
+  serverVersion: string;
+  serverVersionNum: number;
+  maxConnections: number;
+  superuserReserved: number;
+  /** reserved_connections (PG16+), 0 before. */
+  reserved: number;
+  isSuperuser: boolean;
+  /** Member of pg_use_reserved_connections (PG16+). */
+  mayUseReserved: boolean;
+  /** -1 = no limit */
+  roleLimit: number;
+  /** -1 = no limit */
+  databaseLimit: number;
+  /** Client backends on the server that are not ours (probe, status, load tests). */
+  usedByOthers: number;
+  /** Connections of this role / to this database that are not ours. */
+  roleInUse: number;
+  databaseInUse: number;
+  /** Whether usedByOthers came from pg_stat_activity with full visibility or a fallback. */
+  usageSource: 'pg_stat_activity' | 'pg_stat_database';
+  /** Epoch ms. */
+  readAt: number;
+}
+
+export type ProbeOutcome = { ok: true; facts: ServerFacts } | { ok: false; failure: ConnectFailure };
+
+const FACTS_SQL = `
+SELECT current_setting('server_version') AS server_version,
+       current_setting('server_version_num')::int AS server_version_num,
+       current_setting('max_connections')::int AS max_connections,
+       current_setting('superuser_reserved_connections')::int AS superuser_reserved,
+       coalesce(current_setting('reserved_connections', true), '0')::int AS reserved,
+       coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false) AS is_superuser,
+       coalesce((SELECT pg_has_role(current_user, oid, 'USAGE') FROM pg_roles
+                 WHERE rolname = 'pg_use_reserved_connections'), false) AS may_use_reserved,
+       coalesce((SELECT rolconnlimit FROM pg_roles WHERE rolname = current_user), -1) AS role_limit,
+       coalesce((SELECT datconnlimit FROM pg_database WHERE datname = current_database()), -1) AS db_limit,
+       pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') OR
+         coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false) AS sees_all`;
+
+// Rows of other roles keep usename/datname/application_name visible to everyone, only
+// backend_type/state/query are hidden; so count client backends where visible, and rows with a
+// NULL backend_type that have a user (background workers have none).
+const USAGE_SQL = `
+SELECT count(*) FILTER (WHERE mine) ::int AS mine_total,
+       count(*) FILTER (WHERE NOT ours)::int AS others,
+       count(*) FILTER (WHERE NOT ours AND usename = current_user)::int AS role_in_use,
+       count(*) FILTER (WHERE NOT ours AND datname = current_database())::int AS db_in_use
+FROM (SELECT pid = pg_backend_pid() AS mine,
+             coalesce(application_name LIKE '${APPLICATION_NAME_PREFIX}%', false) AS ours,
+             usename, datname
+      FROM pg_stat_activity
+      WHERE (backend_type = 'client backend' OR (backend_type IS NULL AND usename IS NOT NULL))) a`;
+
+export interface ProbeOptions {
+  connectTimeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/** Reads a server's limits with one short-lived connection, closed whatever happens. */
+export async function probeServer(target: ConnectionTarget, options: ProbeOptions): Promise<ProbeOutcome> {
+  let client: Awaited<ReturnType<typeof openConnection>> | undefined;
+  try {
+    client = await openConnection(target, {
+      connectTimeoutMs: options.connectTimeoutMs,
+      applicationName: PROBE_APPLICATION_NAME,
+      signal: options.signal,
+    });
+    const facts = (await client.query(FACTS_SQL)).rows[0];
+    const usage = (await client.query(USAGE_SQL)).rows[0];
+    return {
+      ok: true,
+      facts: {
+        serverVersion: facts.server_version,
+        serverVersionNum: facts.server_version_num,
+        maxConnections: facts.max_connections,
+        superuserReserved: facts.superuser_reserved,
+        reserved: facts.reserved,
+        isSuperuser: facts.is_superuser,
+        mayUseReserved: facts.may_use_reserved,
+        roleLimit: facts.role_limit,
+        databaseLimit: facts.db_limit,
+        usedByOthers: usage.others,
+        roleInUse: usage.role_in_use,
+        databaseInUse: usage.db_in_use,
+        usageSource: facts.sees_all ? 'pg_stat_activity' : 'pg_stat_database',
+        readAt: Date.now(),
+      },
+    };
+  } catch (error) {
+    return { ok: false, failure: classifyFailure(error, target.password) };
+  } finally {
+    await client?.end().catch(() => {});
+  }
+}

@@ -1,0 +1,54 @@
+import type { ConnectionTarget } from '../db/connectionTarget';
+
+/** Half-open offset range [start, end) in the config text; converted to line/col only at the edges. */
+export interface OffsetRange {
+  start: number;
+  end: number;
+}
+
+/** Which pool of the host tool: the layouts name them `project`, `shared` and `patroni`. */
+export type PoolName = 'project' | 'shared' | 'patroni';
+
+/** A scalar value from the YAML together with where it stands. */
+export interface ConfigValue<T = unknown> {
+  value: T;
+  range: OffsetRange;
+}
+
+/** One pool as written in the config (before any environment or server is consulted). */
+export interface PoolDeclaration {
+  name: PoolName;
+  /** YAML path of the pool's mapping, e.g. ['memory', 'postgresql', 'project']. */
+  path: string[];
+  /** Range of the pool's key (where server-unreachable goes). */
+  keyRange: OffsetRange;
+  /** poolSize (layout A / singleNode) or maxConnections (patroni). */
+  size?: ConfigValue & { key: string };
+  /** minConnections where the layout has one. */
+  min?: ConfigValue & { key: string };
+  /** Connection keys as written (host, port, database, user, password, ssl, sslmode, ...). */
+  connection: Record<string, ConfigValue>;
+}
+
+export interface ConfigSyntaxError {
+  message: string;
+  range: OffsetRange;
+}
+
+export interface ConfigDocument {
+  layout: 'A' | 'B' | 'none';
+  pools: PoolDeclaration[];
+  /** swarm.maxAgents when it is a positive integer. */
+  maxAgents?: number;
+  syntaxErrors: ConfigSyntaxError[];
+}
+
+/** A pool with its connection fully resolved, as the probe, the budget and the load test use it. */
+export interface ResolvedPool {
+  declaration: PoolDeclaration;
+  name: PoolName;
+  /** Valid integer >= 1, or undefined when missing or invalid (an invalid-pool-size diagnostic says why). */
+  poolSize?: number;
+  minSize?: number;
+  target: ConnectionTarget;
+}
