@@ -59,6 +59,8 @@ export interface LoadTestPhase {
   wallMs: number;
   /** For sustained: the run's connections on the server after this round. */
   connectionsAfter?: number;
+  /** This line's own verdict (the worst over the pools it used). */
+  verdict?: Verdict;
 }
 
 export type Verdict = 'PASS' | 'WARN' | 'FAIL';
@@ -68,7 +70,13 @@ export interface LoadTestReport {
   shape: LoadTestShape;
   options: LoadTestOptions;
   /** Pools tested, with the size used and the server (host:port/db, never a password). */
-  pools: { name: string; poolSize: number; minSize?: number; server: string }[];
+  pools: {
+    name: string;
+    poolSize: number;
+    minSize?: number;
+    server: string /** Agents per round sent to this pool. */;
+    agents?: number;
+  }[];
   agents: number;
   succeeded: number;
   failed: number;

@@ -51,19 +51,22 @@ SELECT current_setting('server_version') AS server_version,
        pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') OR
          coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false) AS sees_all`;
 
-// Rows of other roles keep usename/datname/application_name visible to everyone, only
-// backend_type/state/query are hidden; so count client backends where visible, and rows with a
-// NULL backend_type that have a user (background workers have none).
+/**
+ * A pg_stat_activity condition for backends that hold a connection slot. Rows of other roles keep
+ * usename/datname/application_name visible to everyone, only backend_type/state/query are hidden;
+ * so count client backends where visible, and hidden rows that have a user and a database: the
+ * logical replication launcher runs as the bootstrap superuser but has no database, and would
+ * otherwise count as an extra client.
+ */
+export const CLIENT_BACKENDS = `(backend_type = 'client backend' OR (backend_type IS NULL AND usename IS NOT NULL AND datname IS NOT NULL))`;
+
 const USAGE_SQL = `
-SELECT count(*) FILTER (WHERE mine) ::int AS mine_total,
-       count(*) FILTER (WHERE NOT ours)::int AS others,
+SELECT count(*) FILTER (WHERE NOT ours)::int AS others,
        count(*) FILTER (WHERE NOT ours AND usename = current_user)::int AS role_in_use,
        count(*) FILTER (WHERE NOT ours AND datname = current_database())::int AS db_in_use
-FROM (SELECT pid = pg_backend_pid() AS mine,
-             coalesce(application_name LIKE '${APPLICATION_NAME_PREFIX}%', false) AS ours,
-             usename, datname
+FROM (SELECT coalesce(application_name LIKE '${APPLICATION_NAME_PREFIX}%', false) AS ours, usename, datname
       FROM pg_stat_activity
-      WHERE (backend_type = 'client backend' OR (backend_type IS NULL AND usename IS NOT NULL))) a`;
+      WHERE ${CLIENT_BACKENDS}) a`;
 
 export interface ProbeOptions {
   connectTimeoutMs: number;

@@ -1,4 +1,5 @@
 import type { ConnectionTarget } from '../db/connectionTarget';
+import type { TargetResolution } from './connectionSettings';
 
 /** Half-open offset range [start, end) in the config text; converted to line/col only at the edges. */
 export interface OffsetRange {
@@ -51,4 +52,6 @@ export interface ResolvedPool {
   poolSize?: number;
   minSize?: number;
   target: ConnectionTarget;
+  /** Where each connection setting came from, and what could not be resolved. */
+  resolution: TargetResolution;
 }

@@ -65,8 +65,9 @@ interface ErrorLike {
 
 /** Classifies a 53300 refusal by its message variant. */
 export function classifyRefusal(message: string): FailureClass {
-  if (/for role/i.test(message)) return 'role-limit';
-  if (/for database/i.test(message)) return 'database-limit';
+  // The full phrases: PG16+'s "reserved for roles with ..." also contains "for role".
+  if (/too many connections for role/i.test(message)) return 'role-limit';
+  if (/too many connections for database/i.test(message)) return 'database-limit';
   if (/pg_use_reserved_connections/i.test(message)) return 'reserved-pg-use-reserved';
   if (/reserved for .*superuser|SUPERUSER attribute/i.test(message)) return 'reserved-superuser';
   return 'too-many-clients';

@@ -1,0 +1,283 @@
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import type { CodeAction, Diagnostic, Hover } from 'vscode-languageserver-protocol';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { type Cluster, startCluster } from '../harness/pgCluster';
+import { LspSession } from './support/lspSession';
+
+const PASSWORD = 'app-Secret-9f2c';
+
+interface Workspace {
+  dir: string;
+  configPath: string;
+  uri: string;
+}
+
+async function workspace(config: string, dotenv?: string): Promise<Workspace> {
+  const dir = await mkdtemp(join(tmpdir(), 'pool-capacity-lsp-'));
+  await mkdir(join(dir, '.claude-flow'));
+  const configPath = join(dir, '.claude-flow', 'config.yaml');
+  await writeFile(configPath, config);
+  if (dotenv !== undefined) await writeFile(join(dir, '.env'), dotenv);
+  return { dir, configPath, uri: pathToFileURL(configPath).toString() };
+}
+
+const codes = (diagnostics: Diagnostic[]) => diagnostics.map((d) => d.code).sort();
+
+describe('language server over stdio against a real PostgreSQL', () => {
+  let cluster: Cluster;
+  const sessions: LspSession[] = [];
+  const dirs: string[] = [];
+  const session = (options: ConstructorParameters<typeof LspSession>[0]) => {
+    const s = new LspSession(options);
+    sessions.push(s);
+    return s;
+  };
+  const ws = async (config: string, dotenv?: string) => {
+    const w = await workspace(config, dotenv);
+    dirs.push(w.dir);
+    return w;
+  };
+
+  before(async () => {
+    cluster = await startCluster({ maxConnections: 30 });
+    await cluster.createRole('app', { password: PASSWORD });
+    await cluster.createDatabase('appdb', { owner: 'app' });
+    await cluster.createDatabase('shareddb', { owner: 'app' });
+  });
+
+  after(async () => {
+    await Promise.all(sessions.map((s) => s.close()));
+    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+    await cluster?.stop();
+  });
+
+  const layoutA = (project: number, shared: number, extra = '') => `swarm:
+  maxAgents: 10
+memory:
+  backend: postgresql
+  postgresql:
+    project:
+      host: 127.0.0.1
+      port: ${cluster.port}
+      database: appdb
+      user: app
+      password: \${APP_PASSWORD}
+      poolSize: ${project} # agents' pool
+    shared:
+      host: 127.0.0.1
+      port: ${cluster.port}
+      database: shareddb
+      user: app
+      password: \${APP_PASSWORD}
+      poolSize: ${shared}
+${extra}`;
+
+  it('validates a workspace config on startup, unopened, with the .env password; hover, quick fix, clear', async () => {
+    const w = await ws(layoutA(40, 5), `APP_PASSWORD=${PASSWORD}\n`);
+    const lsp = session({ workspace: w.dir });
+    await lsp.initialize();
+    // 30 - 3 reserved = 27 usable for a plain role; 45 asked.
+    const found = await lsp.waitForDiagnostics(w.uri, (d) => d.some((x) => x.code === 'pool-exceeds-server'));
+    assert.deepEqual(codes(found), ['pool-exceeds-server', 'pool-exceeds-server']);
+    const text = layoutA(40, 5);
+    const doc = TextDocument.create(w.uri, 'yaml', 1, text);
+    const project = found.find((d) => d.message.startsWith('project:'))!;
+    assert.equal(project.source, 'pool-capacity');
+    assert.equal(project.severity, 1);
+    const at = text.indexOf('poolSize: 40') + 'poolSize: '.length;
+    assert.deepEqual(project.range, { start: doc.positionAt(at), end: doc.positionAt(at + 2) });
+    assert.match(
+      project.message,
+      /need 45 connections \(project 40 \+ shared 5\) but the server can give 2\d now: max_connections 30/,
+    );
+    assert.ok(!JSON.stringify(found).includes(PASSWORD));
+
+    await lsp.open(w.uri, text);
+    const hover = (await lsp.connection.sendRequest('textDocument/hover', {
+      textDocument: { uri: w.uri },
+      position: doc.positionAt(at + 1),
+    })) as Hover;
+    const markdown = (hover.contents as { value: string }).value;
+    assert.match(markdown, /\| max_connections \| 30 \|/);
+    assert.match(markdown, /\| reserved for superusers \| 3 \|/);
+    assert.match(markdown, /\| pools on this server \(project \+ shared\) \| 45 \|/);
+    assert.match(markdown, /PostgreSQL 1\d/);
+    assert.ok(!markdown.includes(PASSWORD));
+
+    const actions = (await lsp.connection.sendRequest('textDocument/codeAction', {
+      textDocument: { uri: w.uri },
+      range: project.range,
+      context: { diagnostics: [project] },
+    })) as CodeAction[];
+    assert.equal(actions.length, 1);
+    assert.match(actions[0]!.title, /^Set poolSize to \d+$/);
+    const edit = actions[0]!.edit!.changes![w.uri]!;
+    assert.equal(edit.length, 1);
+    assert.deepEqual(edit[0]!.range, project.range, 'the edit touches the value only');
+    const fixed = TextDocument.applyEdits(doc, edit);
+    assert.ok(fixed.includes(`poolSize: ${edit[0]!.newText} # agents' pool`), 'comment kept');
+
+    // The shared pool's fix, applied too, leaves both pools within the budget with headroom.
+    const shared = found.find((d) => d.message.startsWith('shared:'))!;
+    const sharedActions = (await lsp.connection.sendRequest('textDocument/codeAction', {
+      textDocument: { uri: w.uri },
+      range: shared.range,
+      context: { diagnostics: [shared] },
+    })) as CodeAction[];
+    const both = TextDocument.applyEdits(TextDocument.create(w.uri, 'yaml', 2, fixed), [
+      { ...sharedActions[0]!.edit!.changes![w.uri]![0]!, range: shared.range },
+    ]);
+    await lsp.change(w.uri, both, 3);
+    const cleared = await lsp.waitForDiagnostics(w.uri, (d) => !d.some((x) => x.severity === 1));
+    assert.deepEqual(cleared, []);
+  });
+
+  it('server-unreachable for a closed port and a wrong password, without delaying the other pool', async () => {
+    const closed = await freePort();
+    const config = layoutA(5, 40).replace(
+      `port: ${cluster.port}\n      database: appdb`,
+      `port: ${closed}\n      database: appdb`,
+    );
+    const w = await ws(config, 'APP_PASSWORD=wrong-password-123\n');
+    const lsp = session({ workspace: w.dir, env: {} });
+    await lsp.initialize();
+    const found = await lsp.waitForDiagnostics(
+      w.uri,
+      (d) => d.filter((x) => x.code === 'server-unreachable').length === 2,
+    );
+    const byPool = Object.fromEntries(
+      found.filter((d) => d.code === 'server-unreachable').map((d) => [d.message.split(':')[0], d]),
+    );
+    assert.match(
+      byPool.project!.message,
+      new RegExp(`cannot connect to app@127\\.0\\.0\\.1:${closed}/appdb: connection refused`),
+    );
+    assert.match(byPool.shared!.message, /authentication failed/);
+    assert.equal(byPool.project!.severity, 2);
+    const doc = TextDocument.create(w.uri, 'yaml', 0, config);
+    const key = config.indexOf('project:');
+    assert.deepEqual(byPool.project!.range, {
+      start: doc.positionAt(key),
+      end: doc.positionAt(key + 'project'.length),
+    });
+    assert.ok(!JSON.stringify(found).includes('wrong-password-123'));
+  });
+
+  it('a server that never answers shows server-unreachable within the connect timeout plus a second', async () => {
+    const silent = await silentServer();
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const config = layoutA(5, 5).replaceAll(`port: ${cluster.port}`, `port: ${port}`);
+      const w = await ws(config, `APP_PASSWORD=${PASSWORD}\n`);
+      const lsp = session({ workspace: w.dir, settings: { connectTimeoutMs: 500 } });
+      const started = Date.now();
+      await lsp.initialize();
+      const found = await lsp.waitForDiagnostics(
+        w.uri,
+        (d) => d.some((x) => x.code === 'server-unreachable'),
+        1500 + 2000,
+      );
+      assert.ok(Date.now() - started < 1500 + 1000, `took ${Date.now() - started} ms`);
+      assert.match(found[0]!.message, /connect timeout/);
+    } finally {
+      silent.close();
+    }
+  });
+
+  it('finds the project server through RUVECTOR_* from the workspace .env', async () => {
+    const config = 'memory:\n  postgresql:\n    project:\n      poolSize: 60\n';
+    const w = await ws(
+      config,
+      `RUVECTOR_HOST=127.0.0.1\nRUVECTOR_PORT=${cluster.port}\nRUVECTOR_DB=appdb\nRUVECTOR_USER=app\nRUVECTOR_PASSWORD=${PASSWORD}\n`,
+    );
+    const lsp = session({ workspace: w.dir });
+    await lsp.initialize();
+    const found = await lsp.waitForDiagnostics(w.uri, (d) => d.length > 0);
+    assert.deepEqual(codes(found), ['pool-exceeds-server']);
+    assert.match(found[0]!.message, new RegExp(`127\\.0\\.0\\.1:${cluster.port} need 60`));
+  });
+
+  it('in an untrusted workspace checks values only and opens no connection', async () => {
+    const w = await ws(layoutA(0, 5), `APP_PASSWORD=${PASSWORD}\n`);
+    const lsp = session({ workspace: w.dir, trusted: false });
+    await lsp.initialize();
+    const found = await lsp.waitForDiagnostics(w.uri, (d) => d.length > 0);
+    assert.deepEqual(codes(found), ['invalid-pool-size']);
+    const status = await lsp.waitForNotification<{ state: string }>('poolCapacity/status', () => true);
+    assert.equal(status.state, 'untrusted');
+    assert.equal(await cluster.countConnections('pool-capacity/', { prefix: true }), 0);
+  });
+
+  it('broken YAML gets a yaml-syntax error and the server keeps serving', async () => {
+    const w = await ws('memory:\n  postgresql:\n    project:\n      poolSize: 4\n     broken: [\n');
+    const lsp = session({ workspace: w.dir });
+    await lsp.initialize();
+    const found = await lsp.waitForDiagnostics(w.uri, (d) => d.some((x) => x.code === 'yaml-syntax'));
+    assert.equal(found.find((d) => d.code === 'yaml-syntax')!.severity, 1);
+    await lsp.open(w.uri, 'memory: {');
+    await lsp.waitForDiagnostics(w.uri, (d) =>
+      d.some((x) => x.code === 'yaml-syntax' && x.range.start.line === 0),
+    );
+  });
+
+  it('reports the live connection count in status notifications, agreeing with pg_stat_activity', async () => {
+    const others = await cluster.occupy(4, { applicationName: 'status-check' });
+    try {
+      const w = await ws(layoutA(5, 5), `APP_PASSWORD=${PASSWORD}\n`);
+      const lsp = session({ workspace: w.dir, settings: { statusPollIntervalMs: 200 } });
+      await lsp.initialize();
+      type Status = {
+        state: string;
+        servers: { state: string; connections: number; maxConnections: number }[];
+      };
+      const status = await lsp.waitForNotification<Status>(
+        'poolCapacity/status',
+        (s) => s.servers.length === 1 && s.servers[0]!.state === 'ok',
+      );
+      const rows = await cluster.sql<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'client backend'
+           AND application_name NOT IN ('pool-capacity/status', 'pool-capacity/probe')`,
+      );
+      assert.equal(status.servers[0]!.connections, rows[0]!.n);
+      assert.equal(status.servers[0]!.maxConnections, 30);
+      assert.ok(status.servers[0]!.connections >= 4);
+    } finally {
+      await others.release();
+    }
+  });
+
+  it('exits when the client shuts it down', async () => {
+    const w = await ws(layoutA(5, 5));
+    const lsp = new LspSession({ workspace: w.dir });
+    await lsp.initialize();
+    assert.equal(await lsp.close(), 0);
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Accepts TCP connections and never says a word: a server that hangs. */
+function silentServer(): Promise<Server> {
+  return new Promise((resolve) => {
+    const sockets: import('node:net').Socket[] = [];
+    const server = createServer((socket) => sockets.push(socket));
+    server.on('close', () => {
+      for (const s of sockets) s.destroy();
+    });
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  });
+}
