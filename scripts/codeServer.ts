@@ -7,7 +7,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 
 /** The newest code-server that declares Node 20 (VS Code 1.100.3); 4.103+ need Node 22. */
@@ -131,7 +130,9 @@ export async function ensureCodeServer(options: InstallOptions = {}): Promise<st
     if (readInstalledVersion() === CODE_SERVER_VERSION) return codeServerEntry;
     requireRipgrep();
     const started = Date.now();
-    log(`installing code-server@${CODE_SERVER_VERSION} into ${path.relative(repoRoot, codeServerPrefix)}/ ...`);
+    log(
+      `installing code-server@${CODE_SERVER_VERSION} into ${path.relative(repoRoot, codeServerPrefix)}/ ...`,
+    );
     fs.rmSync(installedMarker, { force: true });
     const tmpDir = path.join(codeServerPrefix, 'tmp');
     fs.mkdirSync(tmpDir, { recursive: true });
@@ -160,7 +161,10 @@ export async function ensureCodeServer(options: InstallOptions = {}): Promise<st
     if (version !== CODE_SERVER_VERSION) {
       throw new Error(`installed code-server reports version "${version}", expected ${CODE_SERVER_VERSION}`);
     }
-    fs.writeFileSync(installedMarker, `${JSON.stringify({ version, installedAt: new Date().toISOString() })}\n`);
+    fs.writeFileSync(
+      installedMarker,
+      `${JSON.stringify({ version, installedAt: new Date().toISOString() })}\n`,
+    );
     log(`installed code-server ${version} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return codeServerEntry;
   } finally {
@@ -176,7 +180,8 @@ async function runNpm(args: string[], env: NodeJS.ProcessEnv, logFile: string, v
       child.on('error', reject);
       child.on('exit', resolve);
     });
-    if (code !== 0) throw new Error(`\`npm ${args.join(' ')}\` for code-server failed (exit ${code}); see ${logFile}`);
+    if (code !== 0)
+      throw new Error(`\`npm ${args.join(' ')}\` for code-server failed (exit ${code}); see ${logFile}`);
   } finally {
     if (typeof output === 'number') fs.closeSync(output);
   }
@@ -241,6 +246,8 @@ export interface CodeServerDirs {
 }
 
 export interface StartOptions {
+  /** Run in these directories (from `createRunDir`, e.g. after `installVsix`); removed on stop too. */
+  dirs?: CodeServerDirs;
   /** Folder the workbench opens by default (also usable via `?folder=` in the URL). */
   workspace?: string;
   /** Defaults to `<runDir>/extensions`. Pass the directory `installVsix` installed into. */
@@ -331,7 +338,7 @@ function isListening(port: number): Promise<boolean> {
 /** Starts code-server in its own process group and resolves once `/healthz` answers 200. */
 export async function startCodeServer(options: StartOptions = {}): Promise<RunningCodeServer> {
   const entry = await ensureCodeServer();
-  const dirs = createRunDir(options.runRoot);
+  const dirs = options.dirs ? { ...options.dirs } : createRunDir(options.runRoot);
   if (options.userDataDir) dirs.userDataDir = options.userDataDir;
   if (options.extensionsDir) dirs.extensionsDir = options.extensionsDir;
   writeUserSettings(dirs.userDataDir, {
@@ -341,6 +348,8 @@ export async function startCodeServer(options: StartOptions = {}): Promise<Runni
     'extensions.autoCheckUpdates': false,
     'extensions.autoUpdate': false,
     'update.mode': 'none',
+    // Workspaces under .run/ sit inside this repository: no "open the parent repository?" toast.
+    'git.openRepositoryInParentFolders': 'never',
     // Restricted-mode tests need the untrusted window without a modal in the way.
     'security.workspace.trust.startupPrompt': 'never',
     'security.workspace.trust.banner': 'never',
@@ -393,7 +402,8 @@ export async function startCodeServer(options: StartOptions = {}): Promise<Runni
     if (stopped) return;
     stopped = true;
     await killGroup(child, pid, exitedPromise);
-    if (await isListening(port)) throw new Error(`code-server stopped but 127.0.0.1:${port} is still listening`);
+    if (await isListening(port))
+      throw new Error(`code-server stopped but 127.0.0.1:${port} is still listening`);
     if (!options.keepRunDir) fs.rmSync(dirs.runDir, { recursive: true, force: true });
   };
 
@@ -409,7 +419,9 @@ export async function startCodeServer(options: StartOptions = {}): Promise<Runni
     if (Date.now() > deadline) {
       const tail = readTail(logFile);
       await stop().catch(() => {});
-      throw new Error(`code-server did not answer ${url}/healthz within the deadline; its log ends:\n${tail}`);
+      throw new Error(
+        `code-server did not answer ${url}/healthz within the deadline; its log ends:\n${tail}`,
+      );
     }
     await delay(100);
   }

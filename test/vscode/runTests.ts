@@ -95,7 +95,9 @@ async function buildSuite(): Promise<void> {
     // vscode comes from the extension host; mocha and pg resolve from the repo's node_modules.
     packages: 'external',
   });
-  say(`suite built: ${entryPoints.length} files -> ${path.relative(repoRoot, suiteOut)}/ (${Date.now() - started} ms)`);
+  say(
+    `suite built: ${entryPoints.length} files -> ${path.relative(repoRoot, suiteOut)}/ (${Date.now() - started} ms)`,
+  );
 }
 
 /** Runs one suite in code-server + Chromium; resolves to the test module's exit code. */
@@ -118,8 +120,12 @@ async function runInCodeServer(run: SuiteRun, folder: string, env: Record<string
     await page.exposeFunction('codeAutomationExit', (code: number) => {
       settle(code);
     });
-    await page.exposeFunction('codeAutomationLog', (level: string, message: string) => {
-      if (level === 'error' || level === 'warn') process.stdout.write(`[vscode ${level}] ${message}\n`);
+    await page.exposeFunction('codeAutomationLog', (level: string, args: unknown) => {
+      const message = Array.isArray(args) ? args.map(String).join(' ') : String(args);
+      // The marketplace (open-vsx.org) is unreachable offline and that is harmless.
+      if ((level === 'error' || level === 'warn') && !message.includes('open-vsx.org')) {
+        process.stdout.write(`[vscode ${level}] ${message}\n`);
+      }
     });
     page.on('console', (message) => relayConsole(message.type(), message.text()));
     page.on('pageerror', (error) => process.stdout.write(`[page error] ${error.message}\n`));
@@ -164,7 +170,8 @@ const debugConsole = process.env.POOL_CAPACITY_DEBUG_CONSOLE === '1';
 function relayConsole(type: string, text: string): void {
   const at = text.indexOf(suiteLineMarker);
   if (at >= 0) process.stdout.write(`${text.slice(at + suiteLineMarker.length)}\n`);
-  else if (debugConsole) process.stdout.write(`[console ${type} +${Math.round(performance.now())}ms] ${text}\n`);
+  else if (debugConsole)
+    process.stdout.write(`[console ${type} +${Math.round(performance.now())}ms] ${text}\n`);
 }
 
 async function runInElectron(run: SuiteRun, folder: string, env: Record<string, string>) {
@@ -210,8 +217,9 @@ async function main(): Promise<number> {
         process.exit(130);
       });
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  // `on`, not `once`: the PostgreSQL harness re-raises a signal nobody else listens for.
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     db = await startFixtureDatabase();
     say(`PostgreSQL on ${db.info.host}:${db.info.port}, max_connections=${db.info.maxConnections}`);

@@ -1,4 +1,4 @@
-import { isMap, isScalar, LineCounter, type Node, type Pair, parseDocument, type YAMLMap } from 'yaml';
+import { isMap, isScalar, type Node, type Pair, parseDocument, type YAMLMap } from 'yaml';
 import type { ConfigDocument, ConfigValue, OffsetRange, PoolDeclaration, PoolName } from './poolConfig';
 
 /** Keys of a pool mapping that say where and how it connects. */
@@ -15,41 +15,110 @@ export const CONNECTION_KEYS = [
   'sslkey',
 ] as const;
 
+/** A top-level entry of the config with where its text starts. */
+interface RootPair {
+  pair: Pair;
+  /** Offset of the entry's text in the whole config: node ranges are relative to it. */
+  base: number;
+}
+
+interface ParsedBlock {
+  pairs: Pair[];
+  errors: { message: string; start: number; end: number }[];
+}
+
+/**
+ * Parsed top-level entries by their text. Editing a config changes one entry at a time, so
+ * revalidating a long file reparses only the entry that changed.
+ */
+const blockCache = new Map<string, ParsedBlock>();
+const BLOCK_CACHE_LIMIT = 4000;
+
+function parseBlock(text: string): ParsedBlock {
+  const cached = blockCache.get(text);
+  if (cached) return cached;
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: false });
+  const parsed: ParsedBlock = {
+    pairs: isMap(doc.contents) ? doc.contents.items : [],
+    errors: doc.errors.map((e) => ({
+      message: e.message.split('\n')[0] ?? e.message,
+      start: e.pos[0],
+      end: e.pos[1],
+    })),
+  };
+  if (blockCache.size >= BLOCK_CACHE_LIMIT) blockCache.delete(blockCache.keys().next().value as string);
+  blockCache.set(text, parsed);
+  return parsed;
+}
+
+/**
+ * Splits a config at its top-level keys, or returns undefined where entries are not independent
+ * (anchors and aliases, several documents, directives, a root that is not a mapping) and the
+ * text must be parsed whole.
+ */
+export function topLevelBlocks(text: string): { start: number; text: string }[] | undefined {
+  if (/^(?:---|\.\.\.|%)/m.test(text) || /(?:^|[\s[{,])[&*!][^\s,\]}]/.test(text) || /^[?-]/m.test(text)) {
+    return undefined;
+  }
+  const starts: number[] = [0];
+  const lineStart = /\n(?=[^\s#\-?])/g;
+  for (let match = lineStart.exec(text); match; match = lineStart.exec(text)) starts.push(match.index + 1);
+  // Comments and blank lines before the first key belong to the first entry.
+  const blocks = starts.map((start, i) => ({ start, text: text.slice(start, starts[i + 1] ?? text.length) }));
+  return blocks;
+}
+
 /**
  * Reads the pools out of a `.claude-flow/config.yaml` text, keeping every value's offsets.
  * Never throws: broken YAML yields syntax errors plus whatever pools could still be read.
  */
 export function parseConfigDocument(text: string): ConfigDocument {
-  const doc = parseDocument(text, { prettyErrors: false, lineCounter: new LineCounter(), uniqueKeys: false });
-  const syntaxErrors = doc.errors.map((error) => ({
-    message: error.message.split('\n')[0] ?? error.message,
-    range: clampRange({ start: error.pos[0], end: error.pos[1] }, text.length),
-  }));
-  const root = isMap(doc.contents) ? doc.contents : undefined;
+  const blocks = topLevelBlocks(text) ?? [{ start: 0, text }];
+  const rootPairs: RootPair[] = [];
+  const syntaxErrors: ConfigDocument['syntaxErrors'] = [];
+  for (const block of blocks) {
+    const parsed = parseBlock(block.text);
+    for (const pair of parsed.pairs) rootPairs.push({ pair, base: block.start });
+    for (const error of parsed.errors) {
+      syntaxErrors.push({
+        message: error.message,
+        range: clampRange({ start: block.start + error.start, end: block.start + error.end }, text.length),
+      });
+    }
+  }
+  const rootEntry = (key: string) => rootPairs.find((entry) => keyName(entry.pair) === key);
   const pools: PoolDeclaration[] = [];
   let layout: ConfigDocument['layout'] = 'none';
 
-  const memory = mapAt(root, 'memory');
+  const memoryEntry = rootEntry('memory');
+  const memory = isMap(memoryEntry?.pair.value) ? memoryEntry.pair.value : undefined;
   const postgresql = mapAt(memory, 'postgresql');
+  const memoryBase = memoryEntry?.base ?? 0;
   // Layout B puts the pools under `singleNode` (and adds `patroni`); where that block sits varies
   // between versions of the host tool, so look under memory.postgresql, memory and the top level.
-  const containers: [YAMLMap | undefined, string[]][] = [
-    [postgresql, ['memory', 'postgresql']],
-    [memory, ['memory']],
-    [root, []],
+  const inMemory = (map: YAMLMap | undefined) => (key: string) => {
+    const pair = mapPair(map, key);
+    return pair ? { pair, base: memoryBase } : undefined;
+  };
+  const containers: [(key: string) => RootPair | undefined, string[]][] = [
+    [inMemory(postgresql), ['memory', 'postgresql']],
+    [inMemory(memory), ['memory']],
+    [rootEntry, []],
   ];
-  for (const [container, path] of containers) {
-    const singleNode = mapPair(container, 'singleNode');
-    const patroni = mapPair(container, 'patroni');
+  for (const [entry, path] of containers) {
+    const singleNode = entry('singleNode');
+    const patroni = entry('patroni');
     if (!singleNode && !patroni) continue;
     layout = 'B';
-    if (singleNode && isMap(singleNode.value)) {
+    if (singleNode && isMap(singleNode.pair.value)) {
       for (const name of ['project', 'shared'] as const) {
-        const pool = mapPair(singleNode.value, name);
-        if (pool) pools.push(declarePool(name, [...path, 'singleNode', name], pool, 'poolSize'));
+        const pool = mapPair(singleNode.pair.value, name);
+        if (pool)
+          pools.push(declarePool(name, [...path, 'singleNode', name], pool, 'poolSize', singleNode.base));
       }
     }
-    if (patroni) pools.push(declarePool('patroni', [...path, 'patroni'], patroni, 'maxConnections'));
+    if (patroni)
+      pools.push(declarePool('patroni', [...path, 'patroni'], patroni.pair, 'maxConnections', patroni.base));
     break;
   }
   if (layout === 'none' && postgresql) {
@@ -57,12 +126,13 @@ export function parseConfigDocument(text: string): ConfigDocument {
       const pool = mapPair(postgresql, name);
       if (pool) {
         layout = 'A';
-        pools.push(declarePool(name, ['memory', 'postgresql', name], pool, 'poolSize'));
+        pools.push(declarePool(name, ['memory', 'postgresql', name], pool, 'poolSize', memoryBase));
       }
     }
   }
 
-  const maxAgentsNode = mapAt(root, 'swarm')?.get('maxAgents', true);
+  const swarm = rootEntry('swarm')?.pair.value;
+  const maxAgentsNode = isMap(swarm) ? swarm.get('maxAgents', true) : undefined;
   const maxAgents =
     isScalar(maxAgentsNode) && Number.isInteger(maxAgentsNode.value) && (maxAgentsNode.value as number) >= 1
       ? (maxAgentsNode.value as number)
@@ -70,7 +140,17 @@ export function parseConfigDocument(text: string): ConfigDocument {
   return { layout, pools, maxAgents, syntaxErrors };
 }
 
-function declarePool(name: PoolName, path: string[], pair: Pair, sizeKey: string): PoolDeclaration {
+function declarePool(
+  name: PoolName,
+  path: string[],
+  pair: Pair,
+  sizeKey: string,
+  base: number,
+): PoolDeclaration {
+  const rangeOf = (node: Node): OffsetRange => {
+    const [start, valueEnd] = node.range ?? [0, 0];
+    return { start: base + start, end: base + valueEnd };
+  };
   const keyRange = rangeOf(pair.key as Node);
   const map = isMap(pair.value) ? pair.value : undefined;
   const valueAt = (key: string): (ConfigValue & { key: string }) | undefined => {
@@ -104,11 +184,6 @@ function mapPair(map: YAMLMap | undefined, key: string): Pair | undefined {
 function mapAt(map: YAMLMap | undefined, key: string): YAMLMap | undefined {
   const value = mapPair(map, key)?.value;
   return isMap(value) ? value : undefined;
-}
-
-function rangeOf(node: Node): OffsetRange {
-  const [start, valueEnd] = node.range ?? [0, 0];
-  return { start, end: valueEnd };
 }
 
 function clampRange(range: OffsetRange, length: number): OffsetRange {

@@ -49,6 +49,25 @@ describe('parseConfigDocument', () => {
     assert.equal(doc.pools.find((p) => p.name === 'project')?.size?.value, 40);
   });
 
+  it('places an error in a later top-level entry at its offset in the whole file', () => {
+    const text = `swarm:\n  maxAgents: 12\n${LAYOUT_B}hooks:\n  list: [a, b\n  other: 1\n`;
+    const doc = parseConfigDocument(text);
+    assert.equal(doc.maxAgents, 12);
+    assert.deepEqual(doc.pools[2]!.size!.range, rangeOf(text, '20'));
+    assert.ok(doc.syntaxErrors.length > 0);
+    for (const error of doc.syntaxErrors)
+      assert.ok(error.range.start > text.indexOf('hooks:'), JSON.stringify(error));
+  });
+
+  it('reads anchors and aliases by parsing the file whole', () => {
+    const text =
+      'defaults: &pool\n  poolSize: 7\nmemory:\n  postgresql:\n    project:\n      <<: *pool\n      poolSize: 9\n';
+    const doc = parseConfigDocument(text);
+    assert.equal(doc.syntaxErrors.length, 0);
+    assert.equal(doc.pools[0]!.size!.value, 9);
+    assert.deepEqual(doc.pools[0]!.size!.range, rangeOf(text, '9'));
+  });
+
   it('points at the key when poolSize has no value', () => {
     const text = 'memory:\n  postgresql:\n    project:\n      poolSize:\n';
     const pool = parseConfigDocument(text).pools[0]!;

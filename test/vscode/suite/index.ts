@@ -35,7 +35,9 @@ export function run(): Promise<void> {
   for (const file of files) mocha.addFile(path.join(__dirname, file));
   return new Promise((resolve, reject) => {
     if (files.length === 0) {
-      reject(new Error(`no *.test.js files for the ${restricted ? 'restricted' : 'main'} suite in ${__dirname}`));
+      reject(
+        new Error(`no *.test.js files for the ${restricted ? 'restricted' : 'main'} suite in ${__dirname}`),
+      );
       return;
     }
     try {

@@ -1,0 +1,177 @@
+// Browser end-to-end: Pool Capacity as a person meets it, in code-server driven through Chromium. The
+// extension is the packaged pool-capacity.vsix installed with `code-server --install-extension`, so
+// the artifact users install is what is tested. Screenshots go to test-results/e2e/ and, when every
+// step passed, to docs/images/ for the README.
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { type LaunchedBrowser, launchBrowser } from '../../scripts/browser';
+import {
+  createRunDir,
+  ensureCodeServer,
+  installVsix,
+  type RunningCodeServer,
+  repoRoot,
+  startCodeServer,
+} from '../../scripts/codeServer';
+import { type FixtureDatabase, startFixtureDatabase, writeWorkspace } from '../vscode/fixtures';
+
+const resultsDir = path.join(repoRoot, 'test-results', 'e2e');
+const imagesDir = path.join(repoRoot, 'docs', 'images');
+const vsix = path.join(repoRoot, 'pool-capacity.vsix');
+const statusItem = '#pool-capacity\\.pool-capacity\\.poolCapacity\\.status';
+/** Other clients the test opens, so the status bar has a count worth comparing. */
+const otherClients = 4;
+
+let db: FixtureDatabase;
+let server: RunningCodeServer;
+let browser: LaunchedBrowser;
+let page: Page;
+let scratch: string;
+const screenshots: string[] = [];
+
+async function screenshot(name: string): Promise<void> {
+  const file = path.join(resultsDir, `${name}.png`);
+  await page.screenshot({ path: file });
+  screenshots.push(file);
+}
+
+/** Runs a command from the command palette (F1), as a person would. */
+async function runCommand(title: string): Promise<void> {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(`>${title}`);
+  // The row shows "Category: Title" with highlight spans; wait for the title part, then take the first.
+  const shortTitle = title.includes(': ') ? title.slice(title.indexOf(': ') + 2) : title;
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: shortTitle }).first();
+  await row.waitFor({ state: 'visible' });
+  await page.keyboard.press('Enter');
+}
+
+/** The text of the visible lines of the output panel, with the editor's rendered spaces made plain. */
+async function outputText(): Promise<string> {
+  // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText keeps one line per view-line
+  const text = await page.locator('.panel .output-view .view-lines').innerText();
+  return text.replace(/\p{Zs}/gu, ' ').replace(/[\u200b-\u200d]/g, '');
+}
+
+/** What the extension's status poller counts: client backends that are not its own status/probe/observer. */
+async function serverCount(): Promise<number> {
+  const [row] = await db.cluster.sql<{ n: number }>(
+    `SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE backend_type = 'client backend'
+        AND coalesce(application_name, '') NOT IN ('pool-capacity/status', 'pool-capacity/probe', 'pool-capacity/observer')`,
+  );
+  return row!.n;
+}
+
+describe('Pool Capacity in code-server (packaged .vsix)', { timeout: 240_000 }, () => {
+  before(async () => {
+    fs.rmSync(resultsDir, { recursive: true, force: true });
+    fs.mkdirSync(resultsDir, { recursive: true });
+    if (!process.argv.includes('--skip-package') && process.env.POOL_CAPACITY_E2E_SKIP_PACKAGE !== '1') {
+      const packaged = spawnSync('npm', ['run', 'package', '--silent'], { cwd: repoRoot, stdio: 'inherit' });
+      assert.equal(packaged.status, 0, 'npm run package failed');
+    }
+    assert.ok(fs.existsSync(vsix), `${vsix} is missing: run npm run package`);
+    await ensureCodeServer();
+    db = await startFixtureDatabase({ maxConnections: 20 });
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'pool-capacity-e2e-'));
+    const folder = writeWorkspace(scratch, 'demo', db.info);
+    const dirs = createRunDir(undefined, 'code-server-e2e');
+    await installVsix(vsix, dirs);
+    server = await startCodeServer({
+      workspace: folder,
+      dirs,
+      settings: { 'poolCapacity.statusPollIntervalMs': 1000 },
+    });
+    browser = await launchBrowser();
+    page = browser.page;
+    await page.goto(`${server.url}/?folder=${encodeURIComponent(folder)}`);
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  });
+
+  after(async () => {
+    // Current screenshots for the README, only from a run whose steps all produced theirs.
+    if (screenshots.length === 3) {
+      fs.mkdirSync(imagesDir, { recursive: true });
+      for (const file of screenshots) fs.copyFileSync(file, path.join(imagesDir, path.basename(file)));
+    }
+    await browser?.close();
+    await server?.stop();
+    await db?.stop();
+    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('opens the config and shows pool-exceeds-server in the Problems panel on the poolSize line', async () => {
+    await page.keyboard.press('Control+P');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill('config.yaml');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'config.yaml' }).first().waitFor();
+    await page.keyboard.press('Enter');
+    await page.locator('.monaco-editor .view-lines', { hasText: 'poolSize' }).first().waitFor();
+
+    await runCommand('Problems: Focus on Problems View');
+    const line = db.info.project.poolSizeLine + 1;
+    const problem = page
+      .locator('.markers-panel .monaco-list-row', { hasText: 'pool-exceeds-server' })
+      .filter({ hasText: `Ln ${line}` });
+    await problem.first().waitFor({ timeout: 60_000 });
+    const text = (await problem.first().textContent()) ?? '';
+    assert.match(text, /pool-exceeds-server/);
+    assert.match(text, new RegExp(`Ln ${line}, Col \\d+`));
+    await screenshot('problems-pool-exceeds-server');
+  });
+
+  it('runs "Pool Capacity: Run Pool Capacity Test" from the palette and shows the results table', async () => {
+    await runCommand('Pool Capacity: Run Pool Capacity Test');
+    // First prompt: agents (default = target). Answer with a count the server can take.
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill('5');
+    await page.keyboard.press('Enter');
+    // Second prompt: how long each agent holds its connection.
+    await page.locator('.quick-input-widget', { hasText: 'holds its connection' }).waitFor();
+    await input.fill('200');
+    await page.keyboard.press('Enter');
+    const runAnyway = page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Run anyway' });
+    const table = page.locator('.panel .output-view .view-lines', { hasText: 'Result' });
+    await Promise.race([table.waitFor({ timeout: 90_000 }), runAnyway.waitFor({ timeout: 90_000 })]);
+    if (await runAnyway.isVisible()) {
+      await runAnyway.click();
+      await table.waitFor({ timeout: 90_000 });
+    }
+    const text = await outputText();
+    assert.match(text, /^Run\s+\S+\s+capacity test \(5 agents/m);
+    assert.match(text, /^Result\s+(PASS|WARN|FAIL)/m);
+    await screenshot('output-capacity-test');
+  });
+
+  it('shows a live connection count in the status bar that matches the server', async () => {
+    const occupation = await db.cluster.occupy(otherClients);
+    try {
+      const item = page.locator(statusItem);
+      await item.waitFor();
+      let last = '';
+      let expected = -1;
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        expected = await serverCount();
+        last = ((await item.textContent()) ?? '').trim();
+        if (last === `${expected}/${db.info.maxConnections}`) break;
+        assert.ok(Date.now() < deadline, `status bar says "${last}", the server has ${expected} connections`);
+        await page.waitForTimeout(250);
+      }
+      assert.ok(expected >= otherClients);
+      await screenshot('status-bar-count');
+    } finally {
+      await occupation.release();
+    }
+  });
+});
