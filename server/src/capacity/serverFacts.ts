@@ -1,6 +1,7 @@
 import { type ConnectFailure, classifyFailure } from '../db/connectFailure';
 import type { ConnectionTarget } from '../db/connectionTarget';
 import { openConnection } from '../db/openConnection';
+import { detectPooler, type PoolerFacts } from './poolerFacts';
 
 /** The application_name of probe connections; they are never counted as "used by others". */
 export const PROBE_APPLICATION_NAME = 'pool-capacity/probe';
@@ -31,6 +32,8 @@ export interface ServerFacts {
   databaseInUse: number;
   /** Whether usedByOthers came from pg_stat_activity with full visibility or a fallback. */
   usageSource: 'pg_stat_activity' | 'pg_stat_database';
+  /** Set when the pools reach PostgreSQL through PgBouncer: then its limits bind the clients. */
+  pooler?: PoolerFacts;
   /** Epoch ms. */
   readAt: number;
 }
@@ -39,6 +42,7 @@ export type ProbeOutcome = { ok: true; facts: ServerFacts } | { ok: false; failu
 
 const FACTS_SQL = `
 SELECT current_setting('server_version') AS server_version,
+       inet_server_port() AS backend_port,
        current_setting('server_version_num')::int AS server_version_num,
        current_setting('max_connections')::int AS max_connections,
        current_setting('superuser_reserved_connections')::int AS superuser_reserved,
@@ -84,6 +88,16 @@ export async function probeServer(target: ConnectionTarget, options: ProbeOption
     });
     const facts = (await client.query(FACTS_SQL)).rows[0];
     const usage = (await client.query(USAGE_SQL)).rows[0];
+    // The backend listening elsewhere than we connected means something sits in between.
+    const pooler =
+      facts.backend_port === target.port || target.host.startsWith('/')
+        ? undefined
+        : await detectPooler(target, facts.backend_port, {
+            connectTimeoutMs: options.connectTimeoutMs,
+            applicationName: PROBE_APPLICATION_NAME,
+            ownPrefix: APPLICATION_NAME_PREFIX,
+            signal: options.signal,
+          });
     return {
       ok: true,
       facts: {
@@ -100,6 +114,7 @@ export async function probeServer(target: ConnectionTarget, options: ProbeOption
         roleInUse: usage.role_in_use,
         databaseInUse: usage.db_in_use,
         usageSource: facts.sees_all ? 'pg_stat_activity' : 'pg_stat_database',
+        pooler,
         readAt: Date.now(),
       },
     };

@@ -10,6 +10,7 @@ export type FailureClass =
   | 'reserved-pg-use-reserved' // 53300 (PG16+) reserved for pg_use_reserved_connections
   | 'role-limit' // 53300 too many connections for role
   | 'database-limit' // 53300 too many connections for database
+  | 'pooler-refused' // PgBouncer 08P01: max_client_conn reached, or not allowed
   | 'authentication' // 28P01 / 28000
   | 'no-database' // 3D000
   | 'server-starting' // 57P03 / shutting down
@@ -46,6 +47,7 @@ export const FAILURE_LABELS: Record<FailureClass, string> = {
   'reserved-pg-use-reserved': 'server refusal 53300: slots reserved for pg_use_reserved_connections',
   'role-limit': 'server refusal 53300: role connection limit',
   'database-limit': 'server refusal 53300: database connection limit',
+  'pooler-refused': 'refused by PgBouncer',
   authentication: 'authentication failed',
   'no-database': 'no such database',
   'server-starting': 'server starting up or shutting down',
@@ -81,6 +83,10 @@ export function classifyFailure(error: unknown, password?: string): ConnectFailu
     switch (code) {
       case '53300':
         return classifyRefusal(message);
+      case '08P01':
+        return /no more connections allowed|max_client_conn|not allowed|pooler/i.test(message)
+          ? 'pooler-refused'
+          : 'other';
       case '28P01':
       case '28000':
         return 'authentication';

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { LoadTestOptions, LoadTestPhase, LoadTestReport } from '../../../shared/loadTest';
 import type { PoolCapacitySettings } from '../../../shared/settings';
+import type { PoolerFacts } from '../capacity/poolerFacts';
 import { APPLICATION_NAME_PREFIX, probeServer, type ServerFacts } from '../capacity/serverFacts';
 import type { PoolName, ResolvedPool } from '../config/poolConfig';
 import { classifyFailure, FAILURE_LABELS } from '../db/connectFailure';
@@ -254,12 +255,16 @@ export async function runLoadTest(
 
   // One observer per server, opened before the agents so it has its slot.
   const servers = new Map<string, LoadTestPool>();
-  for (const { pool } of plan)
-    if (!servers.has(serverKey(pool.target))) servers.set(serverKey(pool.target), pool);
+  const poolers = new Map<string, PoolerFacts | undefined>();
+  for (const { pool, facts } of plan) {
+    if (servers.has(serverKey(pool.target))) continue;
+    servers.set(serverKey(pool.target), pool);
+    poolers.set(serverKey(pool.target), facts.pooler);
+  }
   const notes: string[] = [];
   const observers: ServerObserver[] = [];
   for (const [key, pool] of servers) {
-    const opened = await ServerObserver.open(key, pool.target, settings.connectTimeoutMs);
+    const opened = await ServerObserver.open(key, pool.target, settings.connectTimeoutMs, poolers.get(key));
     if (opened.observer) observers.push(opened.observer);
     else notes.push(`no observer connection on ${key} (${opened.failure?.message}): peak not sampled`);
   }
@@ -421,7 +426,12 @@ export async function runLoadTest(
     [...servers].map(async ([key, pool]) => {
       const existing = observers.find((o) => o.serverKey === key && o.alive);
       if (existing) return { key, observer: existing };
-      const reopened = await ServerObserver.open(key, pool.target, Math.min(settings.connectTimeoutMs, 2000));
+      const reopened = await ServerObserver.open(
+        key,
+        pool.target,
+        Math.min(settings.connectTimeoutMs, 2000),
+        poolers.get(key),
+      );
       if (reopened.observer) observers.push(reopened.observer);
       return { key, observer: reopened.observer, failure: reopened.failure };
     }),

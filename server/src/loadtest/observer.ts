@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { PoolerFacts } from '../capacity/poolerFacts';
 import { APPLICATION_NAME_PREFIX } from '../capacity/serverFacts';
 import { type ConnectFailure, classifyFailure } from '../db/connectFailure';
 import type { ConnectionTarget } from '../db/connectionTarget';
@@ -8,6 +9,8 @@ import { openConnection } from '../db/openConnection';
 export const OBSERVER_APPLICATION_NAME = `${APPLICATION_NAME_PREFIX}observer`;
 
 const COUNT_SQL = 'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1';
+/** Behind PgBouncer the run's connections are its clients; its server connections outlive them by design. */
+const POOLER_COUNT_SQL = 'SHOW CLIENTS';
 
 /**
  * One extra connection per server that counts a run's connections in pg_stat_activity
@@ -19,6 +22,7 @@ export class ServerObserver {
   private constructor(
     private readonly client: pg.Client,
     readonly serverKey: string,
+    private readonly throughPooler: boolean,
   ) {
     client.on('end', () => {
       this.dead = true;
@@ -29,13 +33,22 @@ export class ServerObserver {
     serverKey: string,
     target: ConnectionTarget,
     connectTimeoutMs: number,
+    pooler?: PoolerFacts,
   ): Promise<{ observer?: ServerObserver; failure?: ConnectFailure }> {
+    if (pooler && !pooler.limits) {
+      return {
+        failure: {
+          class: 'other',
+          message: `behind PgBouncer, whose admin console role "${target.user}" may not read (stats_users)`,
+        },
+      };
+    }
     try {
-      const client = await openConnection(target, {
+      const client = await openConnection(pooler ? { ...target, database: 'pgbouncer' } : target, {
         connectTimeoutMs,
         applicationName: OBSERVER_APPLICATION_NAME,
       });
-      return { observer: new ServerObserver(client, serverKey) };
+      return { observer: new ServerObserver(client, serverKey, pooler !== undefined) };
     } catch (error) {
       return { failure: classifyFailure(error, target.password) };
     }
@@ -49,6 +62,10 @@ export class ServerObserver {
   async count(applicationName: string): Promise<number | undefined> {
     if (this.dead) return undefined;
     try {
+      if (this.throughPooler) {
+        const clients = (await this.client.query(POOLER_COUNT_SQL)).rows;
+        return clients.filter((row) => row.application_name === applicationName).length;
+      }
       return (await this.client.query(COUNT_SQL, [applicationName])).rows[0].n as number;
     } catch {
       this.dead = true;

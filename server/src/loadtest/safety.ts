@@ -60,6 +60,25 @@ export function checkLoadTestSafety(demands: ServerDemand[], settings: PoolCapac
       );
     }
     if (demand.facts.length === 0) continue;
+    // Behind PgBouncer the test's connections are its clients: max_client_conn is the slot count at risk.
+    const pooler = demand.facts.find((f) => f.pooler)?.pooler;
+    if (pooler) {
+      if (!pooler.limits) {
+        reasons.push(
+          `${demand.serverKey} is a PgBouncer whose free client slots cannot be read (${pooler.limitsUnreadable})`,
+        );
+        continue;
+      }
+      const { maxClientConn, otherClients } = pooler.limits;
+      const free = Math.max(0, maxClientConn - otherClients);
+      const margin = safetyMargin(maxClientConn, settings);
+      if (demand.connectionsNeeded > free - margin) {
+        reasons.push(
+          `it would hold up to ${demand.connectionsNeeded} client connections on PgBouncer ${demand.serverKey}, where ${free} of max_client_conn ${maxClientConn} are free and ${margin} must stay free, so at most ${Math.max(0, free - margin)}`,
+        );
+      }
+      continue;
+    }
     // The least privileged role of the pools meets a refusal first; the probes saw others at slightly
     // different moments, so take the most they saw.
     const usable = Math.min(...demand.facts.map(usableSlots));

@@ -1,13 +1,22 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-
-const extensionId = 'pool-capacity.pool-capacity';
+import { EXTENSION_ID } from './harness';
 
 describe('the extension', () => {
   it('is installed and activates', async () => {
-    const extension = vscode.extensions.getExtension(extensionId);
-    assert.ok(extension, `${extensionId} is not among ${vscode.extensions.all.length} extensions`);
+    const extension = vscode.extensions.getExtension(EXTENSION_ID);
+    assert.ok(extension, `${EXTENSION_ID} is not among ${vscode.extensions.all.length} extensions`);
     await extension.activate();
     assert.equal(extension.isActive, true);
+  });
+
+  it('registers every command package.json contributes', async () => {
+    const extension = vscode.extensions.getExtension(EXTENSION_ID)!;
+    await extension.activate();
+    const contributed = (extension.packageJSON.contributes?.commands ?? []) as { command: string }[];
+    assert.ok(contributed.length > 0, 'package.json contributes no commands');
+    const registered = new Set(await vscode.commands.getCommands(true));
+    const missing = contributed.map((c) => c.command).filter((id) => !registered.has(id));
+    assert.deepEqual(missing, [], `contributed but not registered: ${missing.join(', ')}`);
   });
 });

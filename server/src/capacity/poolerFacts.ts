@@ -1,0 +1,96 @@
+import type pg from 'pg';
+import { classifyFailure } from '../db/connectFailure';
+import type { ConnectionTarget } from '../db/connectionTarget';
+import { openConnection } from '../db/openConnection';
+
+/** A PgBouncer between the pools and PostgreSQL, as its admin console describes it. */
+export interface PoolerFacts {
+  kind: 'pgbouncer';
+  /** The port PostgreSQL itself listens on, as the backend sees it (null: a Unix socket). */
+  backendPort: number | null;
+  /** Read from the admin console; absent when the role may not use it (not in stats_users). */
+  limits?: PoolerLimits;
+  /** Why the limits could not be read (password-free). */
+  limitsUnreadable?: string;
+}
+
+export interface PoolerLimits {
+  /** max_client_conn: every client connection of every pool counts against it. */
+  maxClientConn: number;
+  /** Client connections open now that are not ours. */
+  otherClients: number;
+  poolMode: string;
+  /** The server pool size for this database (its own pool_size, else default_pool_size). */
+  poolSize: number;
+  reservePool: number;
+  /** 0 = unlimited */
+  maxDbConnections: number;
+  maxUserConnections: number;
+  /** PgBouncer's server connections to PostgreSQL for this database now. */
+  serverConnections: number;
+}
+
+/** The admin console's database name. */
+const ADMIN_DATABASE = 'pgbouncer';
+
+/**
+ * Asks whether the address is a PgBouncer, once the backend's own port has shown that something
+ * sits in between. A PostgreSQL behind a port mapping (docker) has no `pgbouncer` database and
+ * says so with 3D000; PgBouncer answers a role outside admin_users/stats_users with "not allowed".
+ */
+export async function detectPooler(
+  target: ConnectionTarget,
+  backendPort: number | null,
+  options: {
+    connectTimeoutMs: number;
+    applicationName: string;
+    /** Clients whose application_name starts with it are ours (probes, status, load tests). */
+    ownPrefix: string;
+    signal?: AbortSignal;
+  },
+): Promise<PoolerFacts | undefined> {
+  let admin: pg.Client | undefined;
+  try {
+    admin = await openConnection({ ...target, database: ADMIN_DATABASE }, options);
+  } catch (error) {
+    const failure = classifyFailure(error, target.password);
+    if (failure.code === '08P01' && /not allowed/i.test(failure.message)) {
+      return {
+        kind: 'pgbouncer',
+        backendPort,
+        limitsUnreadable: `role "${target.user}" may not read PgBouncer's admin console (not in stats_users)`,
+      };
+    }
+    return undefined;
+  }
+  try {
+    const config = new Map<string, string>();
+    for (const row of (await admin.query('SHOW CONFIG')).rows) config.set(row.key, String(row.value));
+    if (!config.has('max_client_conn')) return undefined;
+    const clients = (await admin.query('SHOW CLIENTS')).rows as { application_name?: string }[];
+    const database = (await admin.query('SHOW DATABASES')).rows.find((row) => row.name === target.database);
+    const number = (key: string) => Number(config.get(key) ?? 0);
+    return {
+      kind: 'pgbouncer',
+      backendPort,
+      limits: {
+        maxClientConn: number('max_client_conn'),
+        otherClients: clients.filter((c) => !(c.application_name ?? '').startsWith(options.ownPrefix)).length,
+        poolMode: database?.pool_mode ?? config.get('pool_mode') ?? 'session',
+        poolSize: Number(database?.pool_size ?? number('default_pool_size')),
+        reservePool: Number(database?.reserve_pool ?? number('reserve_pool_size')),
+        maxDbConnections: Number(database?.max_connections || number('max_db_connections')),
+        maxUserConnections: number('max_user_connections'),
+        serverConnections: Number(database?.current_connections ?? 0),
+      },
+    };
+  } catch (error) {
+    return {
+      kind: 'pgbouncer',
+      backendPort,
+      limitsUnreadable: `PgBouncer's admin console did not answer: ${classifyFailure(error, target.password).message}`,
+    };
+  } finally {
+    await admin.end().catch(() => {});
+  }
+}
