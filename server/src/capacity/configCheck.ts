@@ -1,7 +1,8 @@
 import type { PoolCapacitySettings } from '../../../shared/settings';
 import type { LoadedConfig } from '../config/loadConfig';
+import { probedPools } from '../config/loadConfig';
 import type { FactsCache } from './factsCache';
-import { diagnose, type PoolDiagnostic, type PoolOutcomes, probedPools } from './rules';
+import { diagnose, type PoolDiagnostic, type PoolOutcomes } from './rules';
 
 export interface CheckOptions {
   /** False in an untrusted workspace: only the checks that need no server run. */

@@ -3,7 +3,8 @@ import type { LoadedConfig } from '../config/loadConfig';
 import type { OffsetRange } from '../config/poolConfig';
 import { FAILURE_LABELS } from '../db/connectFailure';
 import { describeTarget, serverKey } from '../db/connectionTarget';
-import { type PoolOutcomes, poolerBudgets, serverBudgets } from './rules';
+import { poolerBudgets } from './poolerRules';
+import { type PoolOutcomes, serverBudgets } from './rules';
 
 /** Markdown for a hover on a pool size (or a pool's key): the live numbers behind the diagnostics. */
 export function poolHover(

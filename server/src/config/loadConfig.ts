@@ -74,3 +74,8 @@ export async function loadConfigFile(
   const text = await readFile(path, 'utf8');
   return resolveConfig(path, text, env, settings);
 }
+
+/** Pools the server checks apply to: the patroni block names REST API hosts, not a PostgreSQL server. */
+export function probedPools(config: LoadedConfig): ResolvedPool[] {
+  return config.pools.filter((pool) => pool.name !== 'patroni' && pool.resolution.problems.length === 0);
+}

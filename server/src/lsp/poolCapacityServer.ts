@@ -28,9 +28,9 @@ import { type PoolCapacitySettings, sanitizeSettings } from '../../../shared/set
 import { checkConfig } from '../capacity/configCheck';
 import { FactsCache } from '../capacity/factsCache';
 import { poolHover } from '../capacity/poolHover';
-import { type PoolOutcomes, type PoolSizeFix, probedPools } from '../capacity/rules';
+import type { PoolOutcomes, PoolSizeFix } from '../capacity/rules';
 import { StatusPoller, type WatchedServer } from '../capacity/statusPoller';
-import { type LoadedConfig, resolveConfig } from '../config/loadConfig';
+import { type LoadedConfig, probedPools, resolveConfig } from '../config/loadConfig';
 import { serverKey } from '../db/connectionTarget';
 import { findConfigFiles, isConfigPath, pathToUri, uriToPath } from './configWorkspace';
 import { LoadTestSession } from './loadTestSession';
