@@ -107,14 +107,22 @@ describe('pools behind a real PgBouncer', () => {
     const run = (args: string[]) =>
       spawnSync(process.execPath, [CLI, 'test', ...args, '--json'], {
         cwd: dir,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, PGPASSFILE: '/nonexistent', PW: USERS[0]!.password },
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          PGPASSFILE: '/nonexistent',
+          PW: USERS[0]!.password,
+        },
         encoding: 'utf8',
         timeout: 60_000,
       });
     // 15 at once need more client slots than max_client_conn 12 less the margin: refused unless forced.
     const refused = run(['15', '--mode', 'direct']);
     assert.equal(refused.status, 2);
-    assert.match(refused.stderr, /client connections on PgBouncer 127\.0\.0\.1:\d+, where 12 of max_client_conn 12 are free/);
+    assert.match(
+      refused.stderr,
+      /client connections on PgBouncer 127\.0\.0\.1:\d+, where 12 of max_client_conn 12 are free/,
+    );
     const forced = run(['15', '--mode', 'direct', '--force']);
     const report = JSON.parse(forced.stdout);
     // The observer holds one of the 12 client slots.

@@ -34,12 +34,18 @@ describe('status polling when the server dies and comes back', () => {
     await lsp.initialize();
     const server = (s: StatusParams) => s.servers[0];
     const seen = (predicate: (s: StatusParams) => boolean) =>
-      lsp!.waitForNotification<StatusParams>('poolCapacity/status', (s) => s.servers.length === 1 && predicate(s));
+      lsp!.waitForNotification<StatusParams>(
+        'poolCapacity/status',
+        (s) => s.servers.length === 1 && predicate(s),
+      );
 
     await seen((s) => server(s)!.state === 'ok');
     // Polling reuses its connection: after several polls there is still exactly one.
     const before = lsp.notifications.length;
-    await lsp.waitForNotification<StatusParams>('poolCapacity/status', () => lsp!.notifications.length >= before + 3);
+    await lsp.waitForNotification<StatusParams>(
+      'poolCapacity/status',
+      () => lsp!.notifications.length >= before + 3,
+    );
     assert.equal(await cluster.countConnections('pool-capacity/status'), 1);
 
     lsp.notifications.length = 0;
