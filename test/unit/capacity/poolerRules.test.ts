@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { PoolerFacts } from '../../../server/src/capacity/poolerFacts';
+import { diagnose, type PoolOutcomes } from '../../../server/src/capacity/rules';
+import { resolveConfig } from '../../../server/src/config/loadConfig';
+import { settingsDefaults } from '../../../shared/settings';
+import { facts, LAYOUT_A, rangeOf } from '../testSupport';
+
+const limits = (overrides: Partial<NonNullable<PoolerFacts['limits']>> = {}): PoolerFacts => ({
+  kind: 'pgbouncer',
+  backendPort: 5433,
+  limits: {
+    maxClientConn: 100,
+    otherClients: 0,
+    poolMode: 'transaction',
+    poolSize: 20,
+    reservePool: 0,
+    maxDbConnections: 0,
+    maxUserConnections: 0,
+    serverConnections: 0,
+    ...overrides,
+  },
+});
+
+async function findings(pooler: PoolerFacts, pg: Parameters<typeof facts>[0] = {}) {
+  const config = await resolveConfig('/x/.claude-flow/config.yaml', LAYOUT_A, {
+    DPG_CLUSTER_PASSWORD: 'a',
+    SHARED_DB_PASSWORD: 'b',
+  });
+  const f = facts({ ...pg, pooler });
+  const outcomes: PoolOutcomes = { project: { ok: true, facts: f }, shared: { ok: true, facts: f } };
+  return diagnose(config, outcomes, settingsDefaults);
+}
+
+describe('pooler rules', () => {
+  it('judges the pools against max_client_conn, not max_connections', async () => {
+    // max_connections 30 would refuse 55 directly; PgBouncer with 100 client slots takes them.
+    assert.deepEqual(await findings(limits(), { maxConnections: 60 }), []);
+    const found = await findings(limits({ maxClientConn: 50, otherClients: 4 }), { maxConnections: 60 });
+    assert.deepEqual(
+      found.map((d) => [d.code, d.range]),
+      [
+        ['pool-exceeds-pooler', rangeOf(LAYOUT_A, '40')],
+        ['pool-exceeds-pooler', rangeOf(LAYOUT_A, '15')],
+      ],
+    );
+    // 46 free, 5 kept for headroom: 41 split 40:15.
+    assert.deepEqual(
+      found.map((d) => d.fixes?.[0]?.newSize),
+      [29, 11],
+    );
+  });
+
+  it('low-headroom on max_client_conn', async () => {
+    const found = await findings(limits({ maxClientConn: 60 }), { maxConnections: 60 });
+    assert.deepEqual(
+      found.map((d) => d.code),
+      ['low-headroom', 'low-headroom'],
+    );
+    assert.match(found[0]!.message, /leave 5 of max_client_conn 60 free/);
+  });
+
+  it("pooler-exceeds-server counts its server pools per user and database, capped by the pools' need", async () => {
+    // project (dpg_cluster) min(20, 40) + shared (shared_user) min(20, 15) = 35 > 27 free.
+    const found = await findings(limits(), { maxConnections: 30 });
+    assert.deepEqual(
+      found.map((d) => d.code),
+      ['pooler-exceeds-server', 'pooler-exceeds-server'],
+    );
+    assert.match(found[0]!.message, /may open 35 server connections/);
+    // Its own open server connections are among PostgreSQL's "others" but belong to these pools.
+    assert.deepEqual(
+      await findings(limits({ serverConnections: 10 }), { maxConnections: 40, usedByOthers: 10 }),
+      [],
+    );
+  });
+
+  it('behind-pooler information on the pool key when the admin console is closed', async () => {
+    const found = await findings({ kind: 'pgbouncer', backendPort: null, limitsUnreadable: 'not allowed' });
+    assert.deepEqual(
+      found.map((d) => [d.code, d.severity, d.range]),
+      [
+        ['behind-pooler', 'information', rangeOf(LAYOUT_A, 'project')],
+        ['behind-pooler', 'information', rangeOf(LAYOUT_A, 'shared')],
+      ],
+    );
+  });
+});
