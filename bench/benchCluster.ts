@@ -42,7 +42,8 @@ export async function startBenchServer(log: (line: string) => void): Promise<Ben
               count(*) FILTER (WHERE 'bench_trust' = ANY(user_name) AND auth_method = 'trust')::int AS trust
          FROM pg_hba_file_rules`,
     );
-    if (rules!.bad > 0 || rules!.trust !== 1) throw new Error(`pg_hba.conf reload failed: ${JSON.stringify(rules)}`);
+    if (rules!.bad > 0 || rules!.trust !== 1)
+      throw new Error(`pg_hba.conf reload failed: ${JSON.stringify(rules)}`);
     const [secret] = await cluster.sql<{ scram: boolean }>(
       `SELECT rolpassword LIKE 'SCRAM-SHA-256$%' AS scram FROM pg_authid WHERE rolname = 'bench_scram'`,
     );

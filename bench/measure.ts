@@ -58,15 +58,24 @@ export function statOf(summary: Summary, on: 'median' | 'p95'): number {
 /** A row comparing product and baseline, with its goal judged by `meets(ratio, row)`. */
 export function compared(
   row: Omit<BenchRow, 'ratio' | 'goal'> & { value: Summary; baseline: { label: string; value: Summary } },
-  goal?: { text: string; meets: (ratio: number, value: Summary) => boolean },
+  goal?: {
+    text: string;
+    meets: (ratio: number, value: Summary) => boolean;
+    /** Why a miss happens and what would close it; added to the note only when missed. */
+    whenMissed?: string;
+  },
 ): BenchRow {
   const on = row.ratioOn ?? 'median';
   const ratio = statOf(row.value, on) / statOf(row.baseline.value, on);
+  if (!goal) return { ...row, ratio, ratioOn: on };
+  const met = goal.meets(ratio, row.value);
+  const why = !met && goal.whenMissed ? `MISSED: ${goal.whenMissed}` : undefined;
   return {
     ...row,
     ratio,
     ratioOn: on,
-    ...(goal ? { goal: { text: goal.text, met: goal.meets(ratio, row.value) } } : {}),
+    goal: { text: goal.text, met },
+    ...(why ? { note: row.note ? `${row.note}. ${why}` : why } : {}),
   };
 }
 

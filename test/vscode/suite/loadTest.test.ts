@@ -79,6 +79,9 @@ describe('the capacity test command', () => {
     assert.match(written, new RegExp(`^PASS\\s+capacity\\s+${AGENTS}\\s+100%`, 'm'));
     assert.match(written, new RegExp(`^Result\\s+PASS\\s+${AGENTS}/${AGENTS} agents succeeded`, 'm'));
     assert.match(written, /^Server\s+peak \d+ connections of this run, 0 left after it$/m);
+    for (const secret of [fixture.project.password, fixture.shared.password, fixture.superuserPassword]) {
+      assert.ok(!api.outputText().includes(secret), 'a password reached the output channel');
+    }
 
     // The run's connections (application_name pool-capacity/<run id>) are all closed.
     const left = await superuser.query(
