@@ -1,4 +1,4 @@
-import type { Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import { loadConfigFile } from '../config/loadConfig';
 import type { ResolvedPool } from '../config/poolConfig';
 import { FAILURE_LABELS, redact } from '../db/connectFailure';
@@ -31,16 +31,9 @@ export function registerReportCommand(program: Command): void {
     .description('print the capacity report: server facts, guaranteed and burst capacity, headroom, reserve')
     .option('--config <path>', 'config file (default .claude-flow/config.yaml)')
     .option('--json', 'print the report as JSON');
-  addSettingsFlags(command)
-    // Usage errors are "cannot run", like a missing config: one line (no help dump), exit 2
-    // (commander's own default is 1).
-    .showHelpAfterError(false)
-    .exitOverride((error: CommanderError) => {
-      process.exit(error.exitCode === 0 ? 0 : 2);
-    })
-    .action(async (flags: ReportFlags) => {
-      process.exitCode = await runReportCommand(flags);
-    });
+  addSettingsFlags(command).action(async (flags: ReportFlags) => {
+    process.exitCode = await runReportCommand(flags);
+  });
 }
 
 async function runReportCommand(flags: ReportFlags): Promise<number> {

@@ -1,4 +1,4 @@
-import { type Command, type CommanderError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { type LoadTestOptions, type LoadTestReport, loadTestDefaults } from '../../../shared/loadTest';
 import { loadConfigFile } from '../config/loadConfig';
 import { LoadTestRefused, LoadTestSetupError, runLoadTest } from '../loadtest/engine';
@@ -77,16 +77,9 @@ export function registerTestCommand(program: Command): void {
     .option('--config <path>', 'config file (default .claude-flow/config.yaml)')
     .option('--force', 'run even when the safety check refuses (free slots, host allowlist)')
     .option('--json', 'print the report as one JSON object per run');
-  addSettingsFlags(command)
-    // Usage errors are "cannot run", like a missing config: one line (no help dump), exit 2
-    // (commander's own default is 1).
-    .showHelpAfterError(false)
-    .exitOverride((error: CommanderError) => {
-      process.exit(error.exitCode === 0 ? 0 : 2);
-    })
-    .action(async (agents: number | undefined, flags: TestFlags) => {
-      process.exitCode = await runTestCommand(agents, flags);
-    });
+  addSettingsFlags(command).action(async (agents: number | undefined, flags: TestFlags) => {
+    process.exitCode = await runTestCommand(agents, flags);
+  });
 }
 
 async function runTestCommand(agentsArgument: number | undefined, flags: TestFlags): Promise<number> {
