@@ -82,7 +82,14 @@ export function parseConfigDocument(text: string): ConfigDocument {
     for (const error of parsed.errors) {
       syntaxErrors.push({
         message: error.message,
-        range: clampRange({ start: block.start + error.start, end: block.start + error.end }, text.length),
+        // A position past its own entry (the parser hit the entry's end) stays within the entry.
+        range: clampRange(
+          {
+            start: block.start + Math.min(error.start, block.text.length),
+            end: block.start + Math.min(error.end, block.text.length),
+          },
+          text,
+        ),
       });
     }
   }
@@ -186,10 +193,15 @@ function mapAt(map: YAMLMap | undefined, key: string): YAMLMap | undefined {
   return isMap(value) ? value : undefined;
 }
 
-function clampRange(range: OffsetRange, length: number): OffsetRange {
-  const start = Math.max(0, Math.min(range.start, length));
-  const end = Math.max(start, Math.min(range.end, length));
-  // A zero-width range is invisible in an editor: cover the character at (or before) the point.
-  if (start === end) return end < length ? { start, end: end + 1 } : { start: Math.max(0, start - 1), end };
-  return { start, end };
+function clampRange(range: OffsetRange, text: string): OffsetRange {
+  let start = Math.max(0, Math.min(range.start, text.length));
+  const end = Math.max(start, Math.min(range.end, text.length));
+  if (start !== end) return { start, end };
+  // A zero-width range is invisible in an editor: cover the character at the point, or where the
+  // parser stopped at the end of an entry, the last character written before it.
+  if (start < text.length && text[start] !== '\n' && (start === 0 || text[start - 1] !== '\n')) {
+    return { start, end: start + 1 };
+  }
+  while (start > 0 && /\s/.test(text[start - 1]!)) start--;
+  return start > 0 ? { start: start - 1, end: start } : { start: 0, end: Math.min(1, text.length) };
 }

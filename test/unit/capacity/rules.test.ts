@@ -66,9 +66,18 @@ describe('config rules (no server)', () => {
   });
 
   it('yaml-syntax at the error', async () => {
-    const text = 'memory:\n  postgresql:\n    project:\n      poolSize: 40\n     bad: [\n';
+    const text =
+      'memory:\n  postgresql:\n    project:\n      poolSize: 40\n    shared: {poolSize: 3\nswarm:\n  maxAgents: 4\n';
     const found = await findings(text);
-    assert.ok(found.some((d) => d.code === 'yaml-syntax' && d.severity === 'error'));
+    const syntax = found.filter((d) => d.code === 'yaml-syntax');
+    assert.ok(syntax.length >= 1);
+    assert.equal(syntax[0]!.severity, 'error');
+    // The parser finds the unclosed flow mapping broken at the end of its entry: the last character
+    // written in it, not the next entry's key.
+    assert.deepEqual(syntax[0]!.range, {
+      start: text.indexOf('3\nswarm'),
+      end: text.indexOf('3\nswarm') + 1,
+    });
   });
 
   it('pool-below-target on the project pool, with the target from swarm.maxAgents', async () => {
@@ -138,10 +147,10 @@ describe('capacity rules (with server facts)', () => {
     // 100 - 3 = 97 usable, 35 used by others: 62 free; 55 leaves 7 < ceil(9.7) = 10.
     const found = await findings(LAYOUT_A, both(facts({ usedByOthers: 35 })));
     assert.deepEqual(
-      found.map((d) => [d.code, d.severity]),
+      found.map((d) => [d.code, d.severity, d.range]),
       [
-        ['low-headroom', 'warning'],
-        ['low-headroom', 'warning'],
+        ['low-headroom', 'warning', rangeOf(LAYOUT_A, '40')],
+        ['low-headroom', 'warning', rangeOf(LAYOUT_A, '15')],
       ],
     );
     assert.match(found[0]!.message, /leave 7 of 97 usable slots free, less than the 10% headroom \(10\)/);
