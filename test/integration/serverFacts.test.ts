@@ -70,7 +70,7 @@ describe('probeServer on a server with max_connections 30', () => {
     assert.equal(f.usedByOthers, 1);
     assert.equal(f.roleInUse, 0);
     assert.equal(f.databaseInUse, 0);
-    assert.equal(f.usageSource, 'pg_stat_database');
+    assert.equal(f.usageVisibility, 'by name');
   });
 
   it('limits read -1 when unset, and a superuser is recognised', async () => {
@@ -78,7 +78,7 @@ describe('probeServer on a server with max_connections 30', () => {
     assert.equal(f.isSuperuser, true);
     assert.equal(f.roleLimit, -1);
     assert.equal(f.databaseLimit, -1);
-    assert.equal(f.usageSource, 'pg_stat_activity');
+    assert.equal(f.usageVisibility, 'all roles');
   });
 
   it('counts other clients exactly, whoever owns them, but not pool-capacity/ connections', async () => {

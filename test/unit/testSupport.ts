@@ -15,7 +15,7 @@ export function facts(overrides: Partial<ServerFacts> = {}): ServerFacts {
     usedByOthers: 0,
     roleInUse: 0,
     databaseInUse: 0,
-    usageSource: 'pg_stat_activity',
+    usageVisibility: 'all roles',
     readAt: 1_700_000_000_000,
     ...overrides,
   };

@@ -102,8 +102,7 @@ export function poolHover(
       '',
       `PostgreSQL ${facts.serverVersion}${facts.isSuperuser ? ' · superuser role' : ''} · read ${age} s ago (${new Date(facts.readAt).toISOString()})`,
     );
-    if (facts.usageSource !== 'pg_stat_activity')
-      lines.push('', '_Usage counted without pg_read_all_stats._');
+    if (facts.usageVisibility !== 'all roles') lines.push('', '_Usage counted without pg_read_all_stats._');
   }
   return { markdown: lines.join('\n'), range };
 }

@@ -30,8 +30,11 @@ export interface ServerFacts {
   /** Connections of this role / to this database that are not ours. */
   roleInUse: number;
   databaseInUse: number;
-  /** Whether usedByOthers came from pg_stat_activity with full visibility or a fallback. */
-  usageSource: 'pg_stat_activity' | 'pg_stat_database';
+  /**
+   * How usedByOthers was counted: `all roles` with pg_read_all_stats (or superuser); `by name`
+   * without it, where other roles' rows hide backend_type and are counted by user and database.
+   */
+  usageVisibility: 'all roles' | 'by name';
   /** Set when the pools reach PostgreSQL through PgBouncer: then its limits bind the clients. */
   pooler?: PoolerFacts;
   /** Epoch ms. */
@@ -113,7 +116,7 @@ export async function probeServer(target: ConnectionTarget, options: ProbeOption
         usedByOthers: usage.others,
         roleInUse: usage.role_in_use,
         databaseInUse: usage.db_in_use,
-        usageSource: facts.sees_all ? 'pg_stat_activity' : 'pg_stat_database',
+        usageVisibility: facts.sees_all ? 'all roles' : 'by name',
         pooler,
         readAt: Date.now(),
       },

@@ -25,7 +25,7 @@ export type BudgetStatus = 'OK' | 'WARN' | 'FAIL';
 
 export interface ServerCapacity {
   budget: ServerBudget;
-  usageSource: ServerFacts['usageSource'];
+  usageVisibility: ServerFacts['usageVisibility'];
   /** max_connections less the pools (the predecessor's "PostgreSQL reserve"). */
   reserve: number;
   status: BudgetStatus;
@@ -86,9 +86,7 @@ export function capacityPlan(
     const judged = budgetStatus(budget);
     return {
       budget,
-      usageSource: group.every((g) => g.facts.usageSource === 'pg_stat_activity')
-        ? 'pg_stat_activity'
-        : 'pg_stat_database',
+      usageVisibility: group.every((g) => g.facts.usageVisibility === 'all roles') ? 'all roles' : 'by name',
       reserve: budget.maxConnections - budget.poolsTotal,
       status: judged.status,
       statusReasons: judged.reasons,
@@ -148,7 +146,7 @@ export function formatCapacityReport(plan: CapacityPlan): string {
         `${b.reserved > 0 ? `, reserved_connections ${b.reserved}` : ''} -> ${b.usable} usable by the pools' roles`,
     );
     lines.push(
-      `${key('Server')}${b.usedByOthers} used by other clients (${server.usageSource}), ${b.free} free; ` +
+      `${key('Server')}${b.usedByOthers} used by other clients (pg_stat_activity, ${server.usageVisibility}), ${b.free} free; ` +
         `pools ${b.pools.map((p) => `${p.name} ${p.poolSize}`).join(' + ')} = ${b.poolsTotal} -> ${b.freeAfter} free after the pools`,
     );
     for (const limit of b.limits) {

@@ -69,8 +69,14 @@ export class PoolCapacityServer {
   /** Bumped on every restart, so a poll still running from before schedules nothing. */
   private pollGeneration = 0;
   private lastTest?: string;
+  /** Settles once the workspace folders have been searched for configs: requests wait for it. */
+  private readonly workspaceScanned: Promise<void>;
+  private markScanned!: () => void;
 
   constructor(private readonly connection: Connection) {
+    this.workspaceScanned = new Promise((resolve) => {
+      this.markScanned = resolve;
+    });
     this.poller = new StatusPoller({ connectTimeoutMs: 3000, headroomThreshold: 0.1 });
     this.loadTests = new LoadTestSession(
       connection,
@@ -114,12 +120,14 @@ export class PoolCapacityServer {
       this.restartPolling();
     });
     c.onRequest(RefreshServerInfoRequest.type, async () => {
+      await this.workspaceScanned;
       this.facts.clear();
       this.validateAll();
       await Promise.all([...this.configs.values()].map((e) => e.settled));
       return { configs: this.configs.size };
     });
     c.onRequest(ListConfigsRequest.type, async () => {
+      await this.workspaceScanned;
       await Promise.all([...this.configs.values()].map((e) => e.settled));
       return [...this.configs.values()]
         .filter((e) => e.loaded)
@@ -199,8 +207,12 @@ export class PoolCapacityServer {
         section: 'poolCapacity',
       });
     }
-    const files = (await Promise.all(this.workspaceFolders.map(findConfigFiles))).flat();
-    for (const path of files) this.schedule(pathToUri(path), path, 0);
+    try {
+      const files = (await Promise.all(this.workspaceFolders.map(findConfigFiles))).flat();
+      for (const path of files) this.schedule(pathToUri(path), path, 0);
+    } finally {
+      this.markScanned();
+    }
     this.restartPolling();
   }
 
@@ -289,6 +301,7 @@ export class PoolCapacityServer {
   ): Promise<{ loaded: LoadedConfig; settings: PoolCapacitySettings } | undefined> {
     const path = uriToPath(uri);
     if (!path) return undefined;
+    await this.workspaceScanned;
     const entry = this.configs.get(uri);
     await entry?.settled;
     if (entry?.loaded && entry.settings) return { loaded: entry.loaded, settings: entry.settings };
