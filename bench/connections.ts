@@ -226,10 +226,11 @@ export async function measureConnections(
                     'two parts, both in the note: raw node-postgres against pgbench (node-postgres does ~1 ms of ' +
                     'event-loop CPU per connection on one thread, competing on 2 cores with the N backend startups, where ' +
                     'pgbench spreads far cheaper libpq connects over N threads), and the engine against raw node-postgres. ' +
-                    "The second is the engine's own and is what to close: its connects differ from the raw ones by the probe " +
-                    'and observer connections opened just before them, the 20 ms pg_stat_activity sampler, an abort listener, ' +
-                    'keep-alive, timeouts and application_name per connection, and the per-agent promise chain; not yet ' +
-                    'profiled, so which of these costs what is open. The first part needs a cheaper connect path than ' +
+                    "The second is the engine's own. Profiled one extra at a time against raw connects: application_name, " +
+                    'keep-alive, timeouts, the abort listener and the probe/observer opened before are each within noise; ' +
+                    "the sampler's pg_stat_activity query is now a prepared statement first run before the burst; the one " +
+                    "steady extra is each agent's SELECT 1 (5-20% at N=35), which agents that connected first run while " +
+                    'others still connect, and which the capacity test must do. The first part needs a cheaper connect path than ' +
                     'node-postgres (libpq through pg-native) or more cores',
                 }
               : {

@@ -9,6 +9,7 @@ import { openConnection } from '../db/openConnection';
 export const OBSERVER_APPLICATION_NAME = `${APPLICATION_NAME_PREFIX}observer`;
 
 const COUNT_SQL = 'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1';
+const COUNT_STATEMENT = 'pool-capacity-observer-count';
 /** Behind PgBouncer the run's connections are its clients; its server connections outlive them by design. */
 const POOLER_COUNT_SQL = 'SHOW CLIENTS';
 
@@ -66,7 +67,14 @@ export class ServerObserver {
         const clients = (await this.client.query(POOLER_COUNT_SQL)).rows;
         return clients.filter((row) => row.application_name === applicationName).length;
       }
-      return (await this.client.query(COUNT_SQL, [applicationName])).rows[0].n as number;
+      // A named statement is parsed and planned once per connection: each sample then costs the
+      // server a fraction of a fresh parse of the view, which matters while backends start up.
+      const result = await this.client.query({
+        name: COUNT_STATEMENT,
+        text: COUNT_SQL,
+        values: [applicationName],
+      });
+      return result.rows[0].n as number;
     } catch {
       this.dead = true;
       return undefined;
