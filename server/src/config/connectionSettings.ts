@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
@@ -39,16 +39,37 @@ export async function loadConfigEnvironment(
   configPath: string,
   processEnv: ConfigEnvironment,
 ): Promise<ConfigEnvironment> {
-  const root = dirname(dirname(configPath));
-  let fileEnv: Record<string, string> = {};
-  try {
-    fileEnv = parseDotenv(await readFile(join(root, '.env'), 'utf8'));
-  } catch {
-    // No .env is the common case.
-  }
+  const fileEnv = readDotenv(join(dirname(dirname(configPath)), '.env'));
   const merged: ConfigEnvironment = { ...fileEnv };
   for (const [name, value] of Object.entries(processEnv)) if (value !== undefined) merged[name] = value;
   return merged;
+}
+
+/** Parsed `.env` files by path, reused while the file's mtime and size stay the same. */
+const dotenvCache = new Map<string, { mtimeMs: number; size: number; values: Record<string, string> }>();
+
+/**
+ * Every validation needs the workspace `.env`; reading a small file synchronously and only when it
+ * changed keeps that off the event loop and out of the validation's tail latency.
+ */
+function readDotenv(path: string): Record<string, string> {
+  try {
+    const stat = statSync(path);
+    const cached = dotenvCache.get(path);
+    if (cached && cached.mtimeMs === stat.mtimeMs && cached.size === stat.size) return cached.values;
+    const values = parseDotenv(readFileSync(path, 'utf8'));
+    dotenvCache.set(path, { mtimeMs: stat.mtimeMs, size: stat.size, values });
+    return values;
+  } catch {
+    // No .env is the common case.
+    dotenvCache.delete(path);
+    return {};
+  }
+}
+
+/** Forget cached `.env` files (the language server calls it when a watched `.env` changes). */
+export function forgetDotenvFiles(): void {
+  dotenvCache.clear();
 }
 
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}/g;

@@ -30,6 +30,7 @@ import { FactsCache } from '../capacity/factsCache';
 import { poolHover } from '../capacity/poolHover';
 import type { PoolOutcomes, PoolSizeFix } from '../capacity/rules';
 import { StatusPoller, type WatchedServer } from '../capacity/statusPoller';
+import { forgetDotenvFiles } from '../config/connectionSettings';
 import { type LoadedConfig, probedPools, resolveConfig } from '../config/loadConfig';
 import { serverKey } from '../db/connectionTarget';
 import { findConfigFiles, isConfigPath, pathToUri, uriToPath } from './configWorkspace';
@@ -109,6 +110,7 @@ export class PoolCapacityServer {
           else if (!this.documents.get(change.uri)) this.schedule(change.uri, path, 0);
         } else if (path.endsWith('.env')) {
           // A changed .env can change any config's variables and credentials.
+          forgetDotenvFiles();
           this.facts.clear();
           this.validateAll();
         }
