@@ -4,8 +4,13 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { checkConfig } from '../capacity/configCheck';
 import { FactsCache } from '../capacity/factsCache';
 import type { PoolDiagnostic } from '../capacity/rules';
-import { loadConfigFile } from '../config/loadConfig';
-import { addSettingsFlags, configPathFrom, type SettingsFlags, settingsFrom } from './cliOptions';
+import {
+  addSettingsFlags,
+  configPathFrom,
+  loadCliConfig,
+  type SettingsFlags,
+  settingsFrom,
+} from './cliOptions';
 
 interface CheckFlags extends SettingsFlags {
   json?: boolean;
@@ -22,12 +27,8 @@ export function registerCheckCommand(program: Command): void {
   ).action(async (configArgument: string | undefined, flags: CheckFlags) => {
     const path = configPathFrom(configArgument);
     const settings = settingsFrom(flags);
-    let config: Awaited<ReturnType<typeof loadConfigFile>>;
-    try {
-      config = await loadConfigFile(path, process.env, settings);
-    } catch (error) {
-      const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(error);
-      console.error(`pool-capacity: cannot read ${path}: ${reason}`);
+    const config = await loadCliConfig(path, settings);
+    if (!config) {
       process.exitCode = 2;
       return;
     }

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { type PoolCapacitySettings, settingsDefaults } from '../../../shared/settings';
+import { type LoadedConfig, loadConfigFile } from '../config/loadConfig';
 
 /** The config a command works on: the argument, else .claude-flow/config.yaml under the current directory. */
 export function configPathFrom(argument: string | undefined): string {
@@ -64,4 +65,24 @@ export function addSettingsFlags<T extends import('commander').Command>(command:
       settingsDefaults.connectTimeoutMs,
     );
   return command;
+}
+
+/** Prints a one-line "cannot run" message (no stack trace) and gives exit code 2. */
+export function failSetup(message: string): number {
+  console.error(`pool-capacity: ${message}`);
+  return 2;
+}
+
+/** Reads and resolves the config, or says in one line why it cannot (and the caller exits 2). */
+export async function loadCliConfig(
+  path: string,
+  settings: PoolCapacitySettings,
+): Promise<LoadedConfig | undefined> {
+  try {
+    return await loadConfigFile(path, process.env, settings);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(error);
+    failSetup(`cannot read ${path}: ${reason}`);
+    return undefined;
+  }
 }

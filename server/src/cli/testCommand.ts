@@ -1,17 +1,18 @@
 import { type Command, Option } from 'commander';
 import { type LoadTestOptions, type LoadTestReport, loadTestDefaults } from '../../../shared/loadTest';
-import { loadConfigFile } from '../config/loadConfig';
+import { passwordScrubber } from '../db/connectFailure';
 import { LoadTestRefused, LoadTestSetupError, runLoadTest } from '../loadtest/engine';
 import { formatReportTable } from '../loadtest/reportTable';
 import {
   addSettingsFlags,
   configPathFrom,
+  failSetup,
+  loadCliConfig,
   nonNegativeInteger,
   positiveInteger,
   type SettingsFlags,
   settingsFrom,
 } from './cliOptions';
-import { failSetup, passwordScrubber } from './reportCommand';
 
 interface TestFlags extends SettingsFlags {
   duration: number;
@@ -88,13 +89,8 @@ async function runTestCommand(agentsArgument: number | undefined, flags: TestFla
   }
   const settings = settingsFrom(flags);
   const path = configPathFrom(flags.config);
-  let config: Awaited<ReturnType<typeof loadConfigFile>>;
-  try {
-    config = await loadConfigFile(path, process.env, settings);
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(error);
-    return failSetup(`cannot read ${path}: ${reason}`);
-  }
+  const config = await loadCliConfig(path, settings);
+  if (!config) return 2;
   const scrub = passwordScrubber(config.pools);
   const options: LoadTestOptions = {
     ...loadTestDefaults,

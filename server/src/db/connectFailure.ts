@@ -126,3 +126,13 @@ export function redact(text: string, password?: string): string {
   if (password && password.length >= 1) out = out.split(password).join('***');
   return out;
 }
+
+/** Removes every password of the config from text before it is printed (defence in depth). */
+export function passwordScrubber(
+  pools: readonly { target: { password?: string } }[],
+): (text: string) => string {
+  const passwords = [...new Set(pools.map((p) => p.target.password).filter((p): p is string => !!p))];
+  // Longest first, so a password that contains another is removed whole.
+  passwords.sort((a, b) => b.length - a.length);
+  return (text) => passwords.reduce((out, password) => redact(out, password), redact(text));
+}

@@ -7,7 +7,7 @@ import {
 } from '../../../shared/protocol';
 import type { PoolCapacitySettings } from '../../../shared/settings';
 import type { LoadedConfig } from '../config/loadConfig';
-import { redact } from '../db/connectFailure';
+import { passwordScrubber } from '../db/connectFailure';
 import { buildCapacityReport, formatCapacityReport } from '../loadtest/capacityReport';
 import { LoadTestRefused, LoadTestSetupError, runLoadTest } from '../loadtest/engine';
 import { formatReportTable } from '../loadtest/reportTable';
@@ -56,11 +56,7 @@ export class LoadTestSession {
       );
       return { outcome: 'done', report, table: formatReportTable(report) };
     } catch (error) {
-      const passwords = loaded.pools.map((p) => p.target.password);
-      const message = passwords.reduce<string>(
-        (text, password) => redact(text, password),
-        error instanceof Error ? error.message : String(error),
-      );
+      const message = passwordScrubber(loaded.pools)(error instanceof Error ? error.message : String(error));
       if (error instanceof LoadTestRefused) return { outcome: 'refused', message };
       if (error instanceof LoadTestSetupError) return { outcome: 'error', message };
       return { outcome: 'error', message: controller.signal.aborted ? 'Cancelled.' : message };
