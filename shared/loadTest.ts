@@ -83,7 +83,7 @@ export interface LoadTestReport {
   /** 0..1 */
   successRate: number;
   wallMs: number;
-  /** Whole agent (acquire + query + hold excluded? no: acquire + SELECT 1), ms. */
+  /** Per agent: acquiring a connection plus its SELECT 1 (the hold excluded), ms. */
   latencyMs: LatencySummary;
   /** Opening a new server connection (cold). */
   connectMs: LatencySummary;

@@ -351,7 +351,8 @@ function installExitHooks(): void {
 // ---------------------------------------------------------------------------------------------
 // The cluster
 
-function freePort(): Promise<number> {
+/** A port on 127.0.0.1 that nothing listens on right now. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { CodeAction, Diagnostic, Hover } from 'vscode-languageserver-protocol';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { type Cluster, startCluster } from '../harness/pgCluster';
+import { type Cluster, freePort, startCluster } from '../harness/pgCluster';
 import { LspSession } from './support/lspSession';
 
 const PASSWORD = 'app-Secret-9f2c';
@@ -259,16 +259,6 @@ ${extra}`;
     assert.equal(await lsp.close(), 0);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Accepts TCP connections and never says a word: a server that hangs. */
 function silentServer(): Promise<Server> {

@@ -3,11 +3,10 @@
  * names each way a connection can fail.
  */
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type ProbeOutcome, probeServer, type ServerFacts } from '../../server/src/capacity/serverFacts';
 import type { ConnectionTarget } from '../../server/src/db/connectionTarget';
-import { type Cluster, type Occupation, startCluster } from '../harness/pgCluster';
+import { type Cluster, freePort, type Occupation, startCluster } from '../harness/pgCluster';
 
 const APP_PASSWORD = 'app-Secret-7f3c';
 const BOSS_PASSWORD = 'boss-Secret-91ad';
@@ -25,17 +24,6 @@ async function facts(t: ConnectionTarget): Promise<ServerFacts> {
   const outcome = await probe(t);
   assert.ok(outcome.ok, `probe failed: ${JSON.stringify(outcome)}`);
   return outcome.facts;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address() as net.AddressInfo;
-      server.close(() => resolve(address.port));
-    });
-  });
 }
 
 describe('probeServer on a server with max_connections 30', () => {

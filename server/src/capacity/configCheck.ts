@@ -29,7 +29,9 @@ export async function checkConfig(
     if (cached) outcomes[pool.name] = cached;
     return !cached;
   });
-  options.onUpdate?.(diagnose(config, outcomes, settings), { ...outcomes });
+  const initial = diagnose(config, outcomes, settings);
+  options.onUpdate?.(initial, { ...outcomes });
+  if (pending.length === 0) return { diagnostics: initial, outcomes };
   await Promise.all(
     pending.map(async (pool) => {
       outcomes[pool.name] = await cache.get(pool.target, {

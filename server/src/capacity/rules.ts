@@ -139,6 +139,7 @@ export function capacityDiagnostics(
   config: LoadedConfig,
   outcomes: PoolOutcomes,
   settings: PoolCapacitySettings,
+  budgets: ServerBudget[] = serverBudgets(config, outcomes, settings),
 ): PoolDiagnostic[] {
   const out: PoolDiagnostic[] = [];
   for (const pool of probedPools(config)) {
@@ -153,7 +154,6 @@ export function capacityDiagnostics(
       });
     }
   }
-  const budgets = serverBudgets(config, outcomes, settings);
   const byName = new Map(config.pools.map((p) => [p.name, p]));
   for (const budget of budgets) {
     const shares = budget.pools.map((p) => `${p.name} ${p.poolSize}`).join(' + ');
@@ -221,15 +221,14 @@ export function targetDiagnostics(
   config: LoadedConfig,
   outcomes: PoolOutcomes,
   settings: PoolCapacitySettings,
+  budgets: ServerBudget[] = serverBudgets(config, outcomes, settings),
 ): PoolDiagnostic[] {
   const pool = config.pools.find((p) => p.name === 'project');
   const size = pool?.declaration.size;
   if (!pool || !size || pool.poolSize === undefined || pool.poolSize >= config.targetAgents) return [];
   const target = config.targetAgents;
   const poolSize = pool.poolSize;
-  const budget = serverBudgets(config, outcomes, settings).find(
-    (b) => b.serverKey === serverKey(pool.target),
-  );
+  const budget = budgets.find((b) => b.serverKey === serverKey(pool.target));
   // Offer the target only where it is known to fit the server with its headroom.
   const fits =
     budget !== undefined &&
@@ -261,11 +260,13 @@ export function diagnose(
   outcomes: PoolOutcomes,
   settings: PoolCapacitySettings,
 ): PoolDiagnostic[] {
+  // Both the capacity and the target findings read the budgets: work them out once per validation.
+  const budgets = serverBudgets(config, outcomes, settings);
   return [
     ...configDiagnostics(config),
-    ...capacityDiagnostics(config, outcomes, settings),
+    ...capacityDiagnostics(config, outcomes, settings, budgets),
     ...poolerDiagnostics(config, outcomes, settings),
-    ...targetDiagnostics(config, outcomes, settings),
+    ...targetDiagnostics(config, outcomes, settings, budgets),
   ];
 }
 

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import {
-  type CancellationToken,
   CodeActionKind,
   type Connection,
   type Diagnostic,
@@ -8,7 +7,6 @@ import {
   FileChangeType,
   type InitializeParams,
   type InitializeResult,
-  type ResponseError,
   TextDocumentSyncKind,
   TextDocuments,
 } from 'vscode-languageserver';
@@ -412,10 +410,7 @@ export class PoolCapacityServer {
     void tick().catch((e) => this.log(`status poll failed: ${String(e)}`));
   }
 
-  private async runSafe<T>(
-    name: string,
-    action: () => T | Promise<T>,
-  ): Promise<T | ResponseError<void> | null> {
+  private async runSafe<T>(name: string, action: () => T | Promise<T>): Promise<T | null> {
     try {
       return await action();
     } catch (error) {
@@ -436,5 +431,3 @@ export class PoolCapacityServer {
     await this.poller.dispose();
   }
 }
-
-export type { CancellationToken };
