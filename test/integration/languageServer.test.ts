@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { CodeAction, Diagnostic, Hover } from 'vscode-languageserver-protocol';
 import { TextDocument } from 'vscode-languageserver-textdocument';
@@ -51,8 +51,13 @@ describe('language server over stdio against a real PostgreSQL', () => {
     await cluster.createDatabase('shareddb', { owner: 'app' });
   });
 
+  // Each test's server ends with it, so no earlier server's probe or status connection is
+  // still on the cluster when a later test counts connections.
+  afterEach(async () => {
+    await Promise.all(sessions.splice(0).map((s) => s.close()));
+  });
+
   after(async () => {
-    await Promise.all(sessions.map((s) => s.close()));
     await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
     await cluster?.stop();
   });
@@ -204,6 +209,8 @@ ${extra}`;
   });
 
   it('in an untrusted workspace checks values only and opens no connection', async () => {
+    // Earlier servers are closed; their backends may take a moment to leave pg_stat_activity.
+    assert.equal(await cluster.waitForConnections('pool-capacity/', 0, { prefix: true }), 0);
     const w = await ws(layoutA(0, 5), `APP_PASSWORD=${PASSWORD}\n`);
     const lsp = session({ workspace: w.dir, trusted: false });
     await lsp.initialize();

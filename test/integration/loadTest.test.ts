@@ -125,18 +125,32 @@ describe('load-test engine on a real server (max_connections 30)', { timeout: 12
     // 27 slots for a plain role; the harness's admin connection and our observer hold 2 of them.
     const used = await clientBackends();
     const free = 27 - used - 1;
+    const agents = free + 2;
     const report = await runLoadTest(
       [project(20)],
-      options({ agents: free + 2, mode: 'direct', durationMs: 300, force: true }),
+      options({ agents, mode: 'direct', durationMs: 300, force: true }),
       context(),
     );
-    assert.equal(report.succeeded, free);
-    // Two refused backends plus the admitted ones never fill all 30 PGPROCs: only the reserved variant.
-    assert.deepEqual(report.failures, { 'reserved-superuser': 2 });
+    // Never more than the free slots. Not always all of them: a backend holds its slot while it
+    // authenticates, and the reserved check counts those, so connects arriving together can be
+    // refused a little early (CI saw 24 of 25). The report says so when it happens.
+    assert.ok(report.succeeded <= free && report.succeeded >= 20, `succeeded ${report.succeeded} of ${free}`);
+    // Admitted plus starting backends never hold all 30 PGPROCs: only the reserved variant.
+    assert.deepEqual(report.failures, { 'reserved-superuser': agents - report.succeeded });
     assert.match(
       report.failureExamples['reserved-superuser']!,
       /^53300: remaining connection slots are reserved/,
     );
+    const early = report.verdictReasons.filter((r) => r.includes('admitted though'));
+    if (report.succeeded < free) {
+      assert.equal(early.length, 1, report.verdictReasons.join('\n'));
+      assert.match(
+        early[0]!,
+        new RegExp(`: ${report.succeeded} connections admitted though ${free} slots were free`),
+      );
+    } else {
+      assert.deepEqual(early, []);
+    }
     assert.equal(report.verdict, 'WARN');
     assertClean(report);
   });

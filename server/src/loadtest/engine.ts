@@ -7,6 +7,7 @@ import { setMaxListeners } from 'node:events';
 import type { LoadTestOptions, LoadTestPhase, LoadTestReport } from '../../../shared/loadTest';
 import type { PoolCapacitySettings } from '../../../shared/settings';
 import type { PoolerFacts } from '../capacity/poolerFacts';
+import { usableSlots } from '../capacity/serverBudget';
 import { APPLICATION_NAME_PREFIX, probeServer, type ServerFacts } from '../capacity/serverFacts';
 import type { PoolName, ResolvedPool } from '../config/poolConfig';
 import { classifyFailure, FAILURE_LABELS } from '../db/connectFailure';
@@ -23,7 +24,15 @@ import {
 import { summarizeLatencies } from './latency';
 import { ServerObserver } from './observer';
 import { checkLoadTestSafety, LoadTestRefused, type ServerDemand } from './safety';
-import { type AgentFailure, detectLeak, groupFailures, judgeRun, type PoolPhaseOutcome } from './verdict';
+import {
+  type AgentFailure,
+  admissionNote,
+  detectLeak,
+  groupFailures,
+  isSlotRefusal,
+  judgeRun,
+  type PoolPhaseOutcome,
+} from './verdict';
 
 export { LoadTestRefused } from './safety';
 
@@ -480,6 +489,8 @@ export async function runLoadTest(
       });
     }
   }
+  if (options.mode === 'direct' && !cancelled)
+    notes.push(...directAdmissionNotes(plan, phases, results, observers));
   const judgement = judgeRun({
     outcomes,
     mode: options.mode,
@@ -525,6 +536,41 @@ export async function runLoadTest(
     verdictReasons: [...judgement.reasons, ...notes],
     startedAt,
   };
+}
+
+/** Direct mode: per server and phase, say so when slot refusals came before the free slots were used. */
+function directAdmissionNotes(
+  plan: { pool: LoadTestPool; facts: ServerFacts }[],
+  phases: LoadTestPhase[],
+  results: AgentResult[],
+  observers: ServerObserver[],
+): string[] {
+  const notes: string[] = [];
+  const byServer = new Map<string, { pool: LoadTestPool; facts: ServerFacts }[]>();
+  for (const entry of plan) {
+    if (entry.facts.pooler) continue; // PgBouncer answers for its own limits, not PostgreSQL's slots
+    const key = serverKey(entry.pool.target);
+    byServer.set(key, [...(byServer.get(key) ?? []), entry]);
+  }
+  for (const [key, entries] of byServer) {
+    const observerSlots = observers.filter((o) => o.serverKey === key).length;
+    // The least privileged role decides; others as the probes saw them.
+    const freeBefore =
+      Math.min(...entries.map(({ facts }) => usableSlots(facts) - facts.usedByOthers)) - observerSlots;
+    const names = new Set(entries.map((e) => e.pool.name));
+    for (let phase = 0; phase < phases.length; phase++) {
+      const mine = results.filter((a) => a.phase === phase && names.has(a.pool));
+      const note = admissionNote({
+        server: key,
+        phase: phases[phase]!.label,
+        freeBefore,
+        admitted: mine.filter((a) => a.ok).length,
+        slotRefusals: mine.filter((a) => a.failure && isSlotRefusal(a.failure.class)).length,
+      });
+      if (note) notes.push(note);
+    }
+  }
+  return notes;
 }
 
 /**

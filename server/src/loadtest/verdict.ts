@@ -148,3 +148,34 @@ export function judgeRun(facts: RunFacts): Judgement & { phaseVerdicts: Map<stri
   }
   return { verdict, reasons, phaseVerdicts };
 }
+
+/** Refusals because the server's slots ran out (role and database limits are not slots). */
+const SLOT_REFUSALS: ReadonlySet<FailureClass> = new Set([
+  'too-many-clients',
+  'reserved-superuser',
+  'reserved-pg-use-reserved',
+]);
+
+export const isSlotRefusal = (cls: FailureClass): boolean => SLOT_REFUSALS.has(cls);
+
+/** One direct-mode phase on one server: what was free before the test against what got in. */
+export interface DirectAdmission {
+  server: string;
+  phase: string;
+  freeBefore: number;
+  admitted: number;
+  slotRefusals: number;
+}
+
+/**
+ * A backend takes its slot when it starts, before it authenticates, and only then checks the
+ * reserved slots: so connects arriving together are refused while the server still has free
+ * slots. Worth saying, because it is why a pool sized to the last free slot fails in a storm.
+ */
+export function admissionNote(a: DirectAdmission): string | undefined {
+  if (a.slotRefusals === 0 || a.admitted >= a.freeBefore) return undefined;
+  return (
+    `${a.server} (${a.phase}): ${a.admitted} connections admitted though ${a.freeBefore} slots were free before the test; ` +
+    'a connection attempt holds a slot while it authenticates, so connects arriving together are refused before the server is full'
+  );
+}

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  admissionNote,
   detectLeak,
   groupFailures,
+  isSlotRefusal,
   judgePoolPhase,
   judgeRun,
   type PoolPhaseOutcome,
@@ -117,5 +119,28 @@ describe('detectLeak and judgeRun', () => {
     assert.equal(j.verdict, 'WARN');
     assert.equal(j.phaseVerdicts.get('burst 1'), 'PASS');
     assert.equal(j.phaseVerdicts.get('burst 2'), 'WARN');
+  });
+});
+
+describe('admissionNote (direct mode)', () => {
+  const base = { server: '127.0.0.1:5432', phase: 'capacity', freeBefore: 25 };
+
+  it('says so when slot refusals came before the free slots were used', () => {
+    const note = admissionNote({ ...base, admitted: 24, slotRefusals: 3 });
+    assert.match(note!, /^127\.0\.0\.1:5432 \(capacity\): 24 connections admitted though 25 slots were free/);
+    assert.match(note!, /holds a slot while it authenticates/);
+  });
+
+  it('is silent when every free slot was used, or nothing was refused', () => {
+    assert.equal(admissionNote({ ...base, admitted: 25, slotRefusals: 2 }), undefined);
+    assert.equal(admissionNote({ ...base, admitted: 10, slotRefusals: 0 }), undefined);
+  });
+
+  it('counts server slot refusals only, not role or database limits', () => {
+    assert.ok(isSlotRefusal('too-many-clients') && isSlotRefusal('reserved-superuser'));
+    assert.ok(isSlotRefusal('reserved-pg-use-reserved'));
+    assert.ok(
+      !isSlotRefusal('role-limit') && !isSlotRefusal('database-limit') && !isSlotRefusal('pool-exhausted'),
+    );
   });
 });
