@@ -335,12 +335,31 @@ export async function runLoadTest(
   let done = 0;
   const started = performance.now();
 
-  const runAgent = async (r: PoolRun, phase: number, leak: boolean): Promise<AgentResult> => {
+  // The periodic sampler can miss a short peak (agents holding briefly, a busy machine): also
+  // sample once the moment every agent of a phase has its connection or has failed to get one.
+  const peakSamples: Promise<void>[] = [];
+  const samplePeakNow = () => {
+    if (!sampling) return;
+    peakSamples.push(
+      countRun().then((n) => {
+        if (n !== undefined) peak = Math.max(peak, n);
+      }),
+    );
+  };
+
+  const runAgent = async (
+    r: PoolRun,
+    phase: number,
+    leak: boolean,
+    acquireSettled: () => void,
+  ): Promise<AgentResult> => {
     const t0 = performance.now();
     let lease: Lease;
     try {
       lease = await r.connector.acquire();
+      acquireSettled();
     } catch (error) {
+      acquireSettled();
       return {
         pool: r.pool.name,
         phase,
@@ -391,10 +410,14 @@ export async function runLoadTest(
       let leaks = options.shape === 'sustained' ? (context.leakPerRound ?? 0) : 0;
       // All agents of the phase start in the same tick, every pool at once.
       const agents: Promise<AgentResult>[] = [];
+      let acquiring = runs.reduce((n, r) => n + r.agents, 0);
+      const acquireSettled = () => {
+        if (--acquiring === 0) samplePeakNow();
+      };
       for (const r of runs) {
         for (let i = 0; i < r.agents; i++) {
           agents.push(
-            runAgent(r, phase, leaks-- > 0).then((result) => {
+            runAgent(r, phase, leaks-- > 0, acquireSettled).then((result) => {
               done++;
               context.onProgress?.({ done, total, message: `${label}: ${done}/${total} agents done` });
               return result;
@@ -430,7 +453,7 @@ export async function runLoadTest(
   }
   const wallMs = round1(performance.now() - started);
   await closeAll();
-  await sampler;
+  await Promise.all([sampler, ...peakSamples]);
 
   // Backends exit asynchronously after the client closes: poll briefly for them to go.
   let leftover = 0;
