@@ -30,13 +30,20 @@ export interface ConnectFailure {
   message: string;
 }
 
-export const REFUSAL_CLASSES: readonly FailureClass[] = [
+/** Refusals because the server's slots ran out (role and database limits are not slots). */
+export const SLOT_REFUSAL_CLASSES: readonly FailureClass[] = [
   'too-many-clients',
   'reserved-superuser',
   'reserved-pg-use-reserved',
+];
+
+export const REFUSAL_CLASSES: readonly FailureClass[] = [
+  ...SLOT_REFUSAL_CLASSES,
   'role-limit',
   'database-limit',
 ];
+
+export const isSlotRefusal = (cls: FailureClass): boolean => SLOT_REFUSAL_CLASSES.includes(cls);
 
 /** Human labels used by reports and diagnostics. */
 export const FAILURE_LABELS: Record<FailureClass, string> = {

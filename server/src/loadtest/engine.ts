@@ -10,7 +10,7 @@ import type { PoolerFacts } from '../capacity/poolerFacts';
 import { usableSlots } from '../capacity/serverBudget';
 import { APPLICATION_NAME_PREFIX, probeServer, type ServerFacts } from '../capacity/serverFacts';
 import type { PoolName, ResolvedPool } from '../config/poolConfig';
-import { classifyFailure, FAILURE_LABELS } from '../db/connectFailure';
+import { classifyFailure, FAILURE_LABELS, isSlotRefusal } from '../db/connectFailure';
 import { describeTarget, serverKey } from '../db/connectionTarget';
 import { abortError } from '../db/openConnection';
 import {
@@ -29,7 +29,6 @@ import {
   admissionNote,
   detectLeak,
   groupFailures,
-  isSlotRefusal,
   judgeRun,
   type PoolPhaseOutcome,
 } from './verdict';
@@ -357,15 +356,15 @@ export async function runLoadTest(
     let lease: Lease;
     try {
       lease = await r.connector.acquire();
-      acquireSettled();
     } catch (error) {
-      acquireSettled();
       return {
         pool: r.pool.name,
         phase,
         ok: false,
         failure: classifyAgentError(error, r.pool.target.password, signal),
       };
+    } finally {
+      acquireSettled();
     }
     const acquired = lease.waitedMs;
     try {

@@ -149,15 +149,6 @@ export function judgeRun(facts: RunFacts): Judgement & { phaseVerdicts: Map<stri
   return { verdict, reasons, phaseVerdicts };
 }
 
-/** Refusals because the server's slots ran out (role and database limits are not slots). */
-const SLOT_REFUSALS: ReadonlySet<FailureClass> = new Set([
-  'too-many-clients',
-  'reserved-superuser',
-  'reserved-pg-use-reserved',
-]);
-
-export const isSlotRefusal = (cls: FailureClass): boolean => SLOT_REFUSALS.has(cls);
-
 /** One direct-mode phase on one server: what was free before the test against what got in. */
 export interface DirectAdmission {
   server: string;

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { isSlotRefusal } from '../../../server/src/db/connectFailure';
 import {
   admissionNote,
   detectLeak,
   groupFailures,
-  isSlotRefusal,
   judgePoolPhase,
   judgeRun,
   type PoolPhaseOutcome,
