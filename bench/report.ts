@@ -1,4 +1,4 @@
-/** Renders the benchmark's rows: a plain-text table for the terminal and a Markdown one for the README. */
+/** Renders the benchmark's rows: a plain-text table for the terminal and a Markdown one for docs/development.md (between its bench:start / bench:end markers). */
 import type { BenchRow, Summary } from './measure';
 
 export interface MachineInfo {

@@ -4,8 +4,9 @@
 // something could not be measured (no server, pgbench failed, ...).
 //
 //   npm run bench [-- --skip-build] [-- --runs=5] [-- --only=1,2,4,5]
-//   (--only picks sections: 1 connections, 2 capacity and burst, 4 diagnostics, 5 polling; for
-//   working on one; the results files then hold only those rows.)
+//   (--only picks sections: 1 connections, 2 capacity and burst, 4 diagnostics, 5 polling,
+//   6 load held, 7 language server memory; for working on one; the results files then hold only
+//   those rows.)
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -14,9 +15,11 @@ import path from 'node:path';
 import { type BenchServer, startBenchServer } from './benchCluster';
 import { measureConnections } from './connections';
 import { measureDiagnostics } from './diagnostics';
+import { measureHeldLoad } from './heldLoad';
 import { measureLoadShapes } from './loadShapes';
 import { type BenchRow, missingRow } from './measure';
 import { type MachineInfo, markdownTable, textTable } from './report';
+import { measureServerMemory } from './serverMemory';
 import { buildForBench, measureSizes } from './sizes';
 import { measureStatusPolling } from './statusPolling';
 
@@ -126,6 +129,10 @@ async function main(): Promise<number> {
     );
     await section('4', '4. Diagnostics', () => measureDiagnostics(server.targets.scram, say));
     await section('5', '5. Status bar polling', () => measureStatusPolling(server, say));
+    // Each run takes seconds (1,000 SCRAM handshakes through PgBouncer): at most 3 runs.
+    await section('6', '6. Load held', () => measureHeldLoad(server, Math.min(runs, 3), say));
+    // 1,000 edits, each waiting for its diagnostics: about two minutes per config.
+    await section('7', '7. Language server memory', () => measureServerMemory(server.targets.scram, say));
   } finally {
     await server.cluster.stop();
   }

@@ -180,11 +180,61 @@ async function runNpm(args: string[], env: NodeJS.ProcessEnv, logFile: string, v
       child.on('error', reject);
       child.on('exit', resolve);
     });
-    if (code !== 0)
-      throw new Error(`\`npm ${args.join(' ')}\` for code-server failed (exit ${code}); see ${logFile}`);
+    if (code !== 0) {
+      const cause = verbose ? undefined : installFailureCause(fs.readFileSync(logFile, 'utf8'));
+      throw new Error(
+        cause
+          ? `code-server's install failed: ${cause.line} (${logFile}:${cause.lineNumber})${cause.hint ? `; ${cause.hint}` : ''}`
+          : `\`npm ${args.join(' ')}\` for code-server failed (exit ${code}); see ${logFile}`,
+      );
+    }
   } finally {
     if (typeof output === 'number') fs.closeSync(output);
   }
+}
+
+/** The line of an npm/node-gyp log that names why it failed, with a hint when we know the fix. */
+export interface InstallFailureCause {
+  line: string;
+  /** 1-based. */
+  lineNumber: number;
+  hint?: string;
+}
+
+// Most telling first: a compiler's "fatal error" names the missing header; node-gyp's own errors name a
+// missing tool; npm's last specific error line is the fallback. npm's summary lines ("command failed",
+// "A complete log ...", the paths) say nothing about the cause.
+const causePatterns = [
+  /\S*:\d+:\d+: fatal error: .*/,
+  /\S*:\d+:\d+: error: .*/,
+  /\bsh: \d+: \S+: not found/,
+  /gyp ERR! (?:stack Error|find Python|configure error).*/,
+];
+const npmSummary =
+  /^npm (?:error|ERR!) (?:code |path |command |A complete log|signal |errno |$|\s*$|gyp ERR! (?:cwd|node -v|node-gyp -v|not ok|System|command))/;
+
+const missingHeaderHints: [RegExp, string][] = [
+  [/gssapi|krb5/, 'install the Debian package libkrb5-dev (as root: apt-get install -y libkrb5-dev)'],
+  [/not found: make|make: not found/, 'install make (apt-get install -y make)'],
+  [/find Python|python.*not found/i, 'install python3 (apt-get install -y python3)'],
+  [/g\+\+|c\+\+: not found|cc: not found/, 'install g++ (apt-get install -y g++)'],
+];
+
+export function installFailureCause(log: string): InstallFailureCause | undefined {
+  const lines = log.split('\n');
+  for (const pattern of causePatterns) {
+    const index = lines.findIndex((l) => pattern.test(l));
+    if (index >= 0) {
+      const line = pattern.exec(lines[index]!)![0].trim();
+      const hint = missingHeaderHints.find(([p]) => p.test(line))?.[1];
+      return { line, lineNumber: index + 1, hint };
+    }
+  }
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const l = lines[i]!.trimEnd();
+    if (/^npm (?:error|ERR!)/.test(l) && !npmSummary.test(l)) return { line: l, lineNumber: i + 1 };
+  }
+  return undefined;
 }
 
 /** The install "succeeds" even when npm skipped a script; check the pieces VS Code's server needs. */
@@ -197,9 +247,12 @@ function verifyInstall(npmLog: string): void {
   ];
   const missing = required.filter((file) => !fs.existsSync(file));
   if (missing.length > 0) {
+    const cause = installFailureCause(fs.readFileSync(npmLog, 'utf8'));
     throw new Error(
-      `code-server's install scripts did not complete; missing:\n  ${missing.join('\n  ')}\n` +
-        `see ${npmLog} (a skipped install script shows up there as a list of packages at the end)`,
+      `code-server's install scripts did not complete (missing ${missing.map((f) => path.relative(codeServerPackage, f)).join(', ')})` +
+        (cause
+          ? `: ${cause.line} (${npmLog}:${cause.lineNumber})${cause.hint ? `; ${cause.hint}` : ''}`
+          : `; see ${npmLog}`),
     );
   }
 }
@@ -266,6 +319,30 @@ export interface StartOptions {
   keepRunDir?: boolean;
   /** How long to wait for `/healthz`; default 30 s. */
   startTimeoutMs?: number;
+  /** Address to listen on; default 127.0.0.1. A non-loopback address requires `password`. */
+  host?: string;
+  /** Port to listen on; default a free one. */
+  port?: number;
+  /** Turns on code-server's password login (passed in its environment, never on the command line or in a file). */
+  password?: string;
+}
+
+/** Loopback addresses: only these may serve the workbench without a password. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return bare === 'localhost' || bare === '::1' || /^127\.\d+\.\d+\.\d+$/.test(bare);
+}
+
+/** Where to reach a server listening on `host` from this machine (a wildcard address means any). */
+function reachableHost(host: string): string {
+  const bare = host.replace(/^\[(.*)\]$/, '$1');
+  if (bare === '0.0.0.0') return '127.0.0.1';
+  if (bare === '::') return '::1';
+  return bare;
+}
+
+function urlHost(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
 export interface RunningCodeServer {
@@ -324,9 +401,9 @@ export function freePort(): Promise<number> {
   });
 }
 
-function isListening(port: number): Promise<boolean> {
+function isListening(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
+    const socket = net.connect({ host, port });
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);
@@ -353,20 +430,27 @@ export async function startCodeServer(options: StartOptions = {}): Promise<Runni
     // Restricted-mode tests need the untrusted window without a modal in the way.
     'security.workspace.trust.startupPrompt': 'never',
     'security.workspace.trust.banner': 'never',
+    // Ports other programs on the machine open are none of our business: no forwarding toasts.
+    'remote.autoForwardPorts': false,
     ...options.settings,
   });
+  const host = options.host ?? '127.0.0.1';
+  if (!isLoopbackHost(host) && !options.password) {
+    throw new Error(`code-server on ${host} (not loopback) needs a password: refusing to serve it open`);
+  }
+  const auth = options.password ? 'password' : 'none';
   const configFile = path.join(dirs.runDir, 'config.yaml');
-  fs.writeFileSync(configFile, 'auth: none\ncert: false\n');
+  fs.writeFileSync(configFile, `auth: ${auth}\ncert: false\n`);
   const logFile = path.join(dirs.runDir, 'code-server.log');
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const args = [
     entry,
     '--config',
     configFile,
     '--bind-addr',
-    `127.0.0.1:${port}`,
+    `${urlHost(host)}:${port}`,
     '--auth',
-    'none',
+    auth,
     '--user-data-dir',
     dirs.userDataDir,
     '--extensions-dir',
@@ -384,7 +468,7 @@ export async function startCodeServer(options: StartOptions = {}): Promise<Runni
   // share one process group that stop() signals as a whole.
   const child = spawn(process.execPath, args, {
     cwd: dirs.runDir,
-    env: isolatedEnv(dirs.runDir, options.env),
+    env: isolatedEnv(dirs.runDir, { ...options.env, PASSWORD: options.password }),
     detached: true,
     stdio: ['ignore', out, out],
   });
@@ -402,12 +486,12 @@ export async function startCodeServer(options: StartOptions = {}): Promise<Runni
     if (stopped) return;
     stopped = true;
     await killGroup(child, pid, exitedPromise);
-    if (await isListening(port))
-      throw new Error(`code-server stopped but 127.0.0.1:${port} is still listening`);
+    if (await isListening(port, reachableHost(host)))
+      throw new Error(`code-server stopped but ${host}:${port} is still listening`);
     if (!options.keepRunDir) fs.rmSync(dirs.runDir, { recursive: true, force: true });
   };
 
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${urlHost(reachableHost(host))}:${port}`;
   const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
   for (;;) {
     if (exited) {

@@ -6,7 +6,10 @@
 export type LoadTestShape = 'capacity' | 'burst' | 'sustained';
 /** pool: through a pool sized like the config's; direct: one raw connection per agent. */
 export type LoadTestMode = 'pool' | 'direct';
-/** fail: fail at once when all pooled connections are out (the predecessor's psycopg2 semantics); wait: queue. */
+/**
+ * fail: fail at once when all pooled connections are out, as the psycopg2 pools our users' agents
+ * run on do; wait: queue for a connection (up to acquireTimeoutMs).
+ */
 export type OnExhausted = 'fail' | 'wait';
 export type PoolSelection = 'project' | 'shared' | 'both';
 
@@ -30,6 +33,7 @@ export interface LoadTestOptions {
   force: boolean;
 }
 
+/** What a load test does unless told otherwise; the agent count defaults to the config's target. */
 export const loadTestDefaults: Omit<LoadTestOptions, 'shape' | 'agents'> = {
   durationMs: 200,
   mode: 'pool',
@@ -41,6 +45,18 @@ export const loadTestDefaults: Omit<LoadTestOptions, 'shape' | 'agents'> = {
   rounds: 10,
   force: false,
 };
+
+/**
+ * The one place a load test's options are completed, for the editor and the CLI alike: what was
+ * chosen, else `loadTestDefaults`, and for the agent count the config's target agents.
+ */
+export function loadTestOptionsFor(
+  targetAgents: number,
+  chosen: Partial<LoadTestOptions> & Pick<LoadTestOptions, 'shape'>,
+): LoadTestOptions {
+  const given = Object.fromEntries(Object.entries(chosen).filter(([, value]) => value !== undefined));
+  return { ...loadTestDefaults, agents: targetAgents, ...given } as LoadTestOptions;
+}
 
 export interface LatencySummary {
   p50: number;
@@ -61,9 +77,23 @@ export interface LoadTestPhase {
   connectionsAfter?: number;
   /** This line's own verdict (the worst over the pools it used). */
   verdict?: Verdict;
+  /** Epoch ms when the phase's agents started (for the connections-over-time chart). */
+  startedAtMs?: number;
+  /** This phase's cold connects and warm checkouts, and its failures by class (for the charts). */
+  connectMs?: LatencySummary;
+  acquireMs?: LatencySummary;
+  failures?: Record<string, number>;
 }
 
-export type Verdict = 'PASS' | 'WARN' | 'FAIL';
+/** One count of the run's connections on a server by its observer (epoch ms). */
+export interface ConnectionSample {
+  server: string;
+  at: number;
+  connections: number;
+}
+
+/** CANCELLED: stopped before it finished (Ctrl-C, Cancel) with nothing found wrong in what did run. */
+export type Verdict = 'PASS' | 'WARN' | 'FAIL' | 'CANCELLED';
 
 export interface LoadTestReport {
   runId: string;
@@ -74,7 +104,8 @@ export interface LoadTestReport {
     name: string;
     poolSize: number;
     minSize?: number;
-    server: string /** Agents per round sent to this pool. */;
+    server: string;
+    /** Agents per round sent to this pool. */
     agents?: number;
   }[];
   agents: number;
@@ -96,6 +127,8 @@ export interface LoadTestReport {
   phases: LoadTestPhase[];
   /** Highest count of this run's connections seen on the server. */
   peakServerConnections: number;
+  /** Every count the observers read during the run, in order (absent from reports made before they were kept). */
+  samples?: ConnectionSample[];
   /** This run's connections still on the server after it ended (must be 0). */
   leftover: number;
   /** sustained: connections grew across rounds. */

@@ -3,6 +3,7 @@
  * else. Standard LSP traffic (diagnostics, hover, code actions) is not listed here.
  */
 import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
+import type { CapacityView, SweepRange, SweepReport } from './dashboard';
 import type { LoadTestOptions, LoadTestReport } from './loadTest';
 
 /** What the client tells the server at start (`initializationOptions`). */
@@ -11,42 +12,56 @@ export interface InitializationOptions {
   trusted: boolean;
 }
 
+/** The parameters of a message that carries none (`{}`). */
+export type NoParams = Record<string, never>;
+
 /** Client → server: the workspace was trusted (it never goes the other way without a restart). */
 export namespace WorkspaceTrustedNotification {
   export const method = 'poolCapacity/workspaceTrusted';
-  export const type = new NotificationType<Record<string, never>>(method);
+  export const type = new NotificationType<NoParams>(method);
+}
+
+export interface RefreshServerInfoResult {
+  /** How many config files were validated again. */
+  configs: number;
 }
 
 /** Client → server: forget cached server facts, probe again and revalidate every config. */
 export namespace RefreshServerInfoRequest {
   export const method = 'poolCapacity/refreshServerInfo';
-  export const type = new RequestType<Record<string, never>, { configs: number }, void>(method);
+  export const type = new RequestType<NoParams, RefreshServerInfoResult, void>(method);
 }
 
 /** A config file the server knows, for the client's pickers. */
 export interface ConfigSummary {
   uri: string;
   pools: { name: string; poolSize?: number; server: string }[];
+  /**
+   * The agents the config's pools must serve (setting, else `swarm.maxAgents`, else the default),
+   * decided by the server: the client offers it as the load test's agent count.
+   */
   targetAgents: number;
 }
 
 /** Client → server: the config files found in the workspace. */
 export namespace ListConfigsRequest {
   export const method = 'poolCapacity/listConfigs';
-  export const type = new RequestType<Record<string, never>, ConfigSummary[], void>(method);
+  export const type = new RequestType<NoParams, ConfigSummary[], void>(method);
 }
+
+/** What the client chooses of a load test: omitted fields take `loadTestDefaults`, `agents` the config's target. */
+export type RunLoadTestOptions = Partial<LoadTestOptions> & Pick<LoadTestOptions, 'shape'>;
 
 export interface RunLoadTestParams {
   configUri: string;
-  /** Omitted fields take `loadTestDefaults`; `agents` defaults to the config's target. */
-  options: Partial<LoadTestOptions> & Pick<LoadTestOptions, 'shape'>;
+  options: RunLoadTestOptions;
   /** Ties progress notifications to this request. */
   progressId: string;
 }
 
 export type RunLoadTestResult =
   | { outcome: 'done'; report: LoadTestReport; table: string }
-  /** The safety check refused; `message` says why and how to go ahead (confirm, i.e. force). */
+  /** The safety check refused; `message` says why. The client offers the way ahead (its "Run anyway", i.e. force). */
   | { outcome: 'refused'; message: string }
   | { outcome: 'error'; message: string };
 
@@ -56,22 +71,41 @@ export namespace RunLoadTestRequest {
   export const type = new RequestType<RunLoadTestParams, RunLoadTestResult, void>(method);
 }
 
+export interface LoadTestProgressParams {
+  /** The `progressId` of the RunLoadTest request this belongs to. */
+  progressId: string;
+  done: number;
+  total: number;
+  message: string;
+}
+
 /** Server → client: progress of a running load test. */
 export namespace LoadTestProgressNotification {
   export const method = 'poolCapacity/loadTestProgress';
-  export const type = new NotificationType<{
-    progressId: string;
-    done: number;
-    total: number;
-    message: string;
-  }>(method);
+  export const type = new NotificationType<LoadTestProgressParams>(method);
+}
+
+export interface CapacityReportParams {
+  configUri: string;
+}
+
+export interface CapacityReportResult {
+  /** The report as plain text, for the results channel. */
+  text: string;
 }
 
 /** Client → server: the capacity report of a config as text. */
 export namespace CapacityReportRequest {
   export const method = 'poolCapacity/capacityReport';
-  export const type = new RequestType<{ configUri: string }, { text: string }, void>(method);
+  export const type = new RequestType<CapacityReportParams, CapacityReportResult, void>(method);
 }
+
+/**
+ * How a server stands, decided by the language server from the same budget as the diagnostics
+ * (live counts, role rules included): `exceeds` is the error colour, `low-headroom` and
+ * `unreachable` the warning colour. The client renders it and decides nothing.
+ */
+export type StatusLevel = 'ok' | 'low-headroom' | 'exceeds' | 'unreachable';
 
 /** One server's live connection count, as the status bar shows it. */
 export interface ServerStatus {
@@ -80,8 +114,11 @@ export interface ServerStatus {
   /** Client backends on the server (all roles, load tests included), the status and probe connections excluded. */
   connections?: number;
   maxConnections?: number;
-  /** Slots a non-superuser may use. */
+  /** Slots the pools' least privileged role may use. */
   usable?: number;
+  level: StatusLevel;
+  /** The budget's figures in one line, e.g. "project 40 + shared 3 = 43 > 16 free on 127.0.0.1:5432". */
+  summary?: string;
   perDatabase?: Record<string, number>;
   pools: { name: string; poolSize?: number; configUri: string }[];
   /** Why it is unreachable (password-free). */
@@ -93,6 +130,10 @@ export interface StatusParams {
   /** off: nothing configured or polling disabled; untrusted: restricted workspace. */
   state: 'off' | 'untrusted' | 'polling';
   servers: ServerStatus[];
+  /** The worst level of the servers (absent when nothing is polled). */
+  level?: StatusLevel;
+  /** The server the item shows: the one with the worst level, the fullest among those. */
+  focus?: string;
   /** One line on the last load test, if any. */
   lastTest?: string;
   /** Epoch ms of this reading. */
@@ -103,4 +144,40 @@ export interface StatusParams {
 export namespace StatusNotification {
   export const method = 'poolCapacity/status';
   export const type = new NotificationType<StatusParams>(method);
+}
+
+export interface CapacityViewResult {
+  /** The capacity bars of the config's plan (the same budgets as the diagnostics). */
+  view?: CapacityView;
+  /** Why there is no view (untrusted workspace, unreadable config). */
+  message?: string;
+}
+
+/** Client → server: the capacity dashboard's bars for a config (servers read afresh). */
+export namespace CapacityViewRequest {
+  export const method = 'poolCapacity/capacityView';
+  export const type = new RequestType<CapacityReportParams, CapacityViewResult, void>(method);
+}
+
+export interface RunSweepParams {
+  configUri: string;
+  /** The capacity test's options; `shape` and `agents` are the sweep's. */
+  options: Omit<RunLoadTestOptions, 'shape' | 'agents'>;
+  range: SweepRange;
+  progressId: string;
+}
+
+export type RunSweepResult =
+  | { outcome: 'done'; sweep: SweepReport; reports: LoadTestReport[]; table: string }
+  /** The safety check refused the first step; later refusals stop the sweep and are in `sweep.stoppedAt`. */
+  | { outcome: 'refused'; message: string }
+  | { outcome: 'error'; message: string };
+
+/**
+ * Client → server: a capacity sweep (the capacity test at each agent count of `range`, the safety
+ * check on each). Progress as LoadTestProgress; cancel the request to stop it.
+ */
+export namespace RunSweepRequest {
+  export const method = 'poolCapacity/runSweep';
+  export const type = new RequestType<RunSweepParams, RunSweepResult, void>(method);
 }

@@ -20,8 +20,30 @@ export interface PoolCapacitySettings {
   safetyMarginMin: number;
   /** Hosts a load test may target without confirmation. */
   loadTestAllowedHosts: string[];
+  /**
+   * Hosts that may ask for the password in clear text or as MD5 over a connection whose TLS is not
+   * verified (libpq's `require_auth` idea); any other host does not get it. Machine scope: a
+   * cloned repository's workspace settings cannot add a host.
+   */
+  allowPlainPasswordHosts: string[];
+  /**
+   * Hosts the user has confirmed as their own: a password from the environment or `.env` going to
+   * any other host (a config chooses its host) gets a `secret-from-environment` notice. Loopback
+   * and Unix sockets always count as confirmed. Machine scope, like allowPlainPasswordHosts.
+   */
+  trustedHosts: string[];
 }
 
+/** Settings only the user's own (machine) settings may set, never a workspace's. */
+export const MACHINE_SCOPED_SETTINGS: readonly (keyof PoolCapacitySettings)[] = [
+  'allowPlainPasswordHosts',
+  'trustedHosts',
+];
+
+/**
+ * The agents to plan for when neither `targetAgents` nor the config's `swarm.maxAgents` says: decided
+ * here only (resolveConfig applies it; the editor and the CLI take the config's resolved target).
+ */
 export const DEFAULT_TARGET_AGENTS = 35;
 
 export const settingsDefaults: PoolCapacitySettings = {
@@ -33,6 +55,8 @@ export const settingsDefaults: PoolCapacitySettings = {
   safetyMarginRatio: 0.1,
   safetyMarginMin: 3,
   loadTestAllowedHosts: ['localhost', '127.0.0.1', '::1'],
+  allowPlainPasswordHosts: [],
+  trustedHosts: [],
 };
 
 /** Fills missing or mistyped values with defaults, so a hand-edited settings.json cannot break the server. */
@@ -46,6 +70,12 @@ export function sanitizeSettings(input: unknown): PoolCapacitySettings {
   };
   const target = raw.targetAgents;
   const hosts = raw.loadTestAllowedHosts;
+  const hostList = (key: 'allowPlainPasswordHosts' | 'trustedHosts'): string[] => {
+    const value = raw[key];
+    return Array.isArray(value) && value.every((h) => typeof h === 'string')
+      ? (value as string[])
+      : settingsDefaults[key];
+  };
   return {
     targetAgents: typeof target === 'number' && Number.isInteger(target) && target >= 1 ? target : null,
     headroomThreshold: num('headroomThreshold', 0, 0.9),
@@ -58,5 +88,7 @@ export function sanitizeSettings(input: unknown): PoolCapacitySettings {
       Array.isArray(hosts) && hosts.every((h) => typeof h === 'string')
         ? (hosts as string[])
         : settingsDefaults.loadTestAllowedHosts,
+    allowPlainPasswordHosts: hostList('allowPlainPasswordHosts'),
+    trustedHosts: hostList('trustedHosts'),
   };
 }

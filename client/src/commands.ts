@@ -1,16 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import type { LoadTestOptions, LoadTestShape } from '../../shared/loadTest';
+import type { SweepRange } from '../../shared/dashboard';
+import { type LoadTestShape, loadTestDefaults } from '../../shared/loadTest';
 import {
   CapacityReportRequest,
   type ConfigSummary,
   ListConfigsRequest,
   LoadTestProgressNotification,
   RefreshServerInfoRequest,
+  type RunLoadTestOptions,
   RunLoadTestRequest,
   type RunLoadTestResult,
+  RunSweepRequest,
 } from '../../shared/protocol';
+import type { CapacityDashboard } from './dashboardPanel';
 import type { OutputPanel } from './outputPanel';
 
 /** Every contributed command; package.json `contributes.commands` lists the same ids. */
@@ -20,12 +24,30 @@ export const COMMANDS = {
   runSustainedTest: 'poolCapacity.runSustainedTest',
   showCapacityReport: 'poolCapacity.showCapacityReport',
   refreshServerInfo: 'poolCapacity.refreshServerInfo',
+  openDashboard: 'poolCapacity.openDashboard',
+  runCapacitySweep: 'poolCapacity.runCapacitySweep',
 } as const;
 
 export interface CommandDeps {
   client: () => LanguageClient | undefined;
   output: OutputPanel;
+  /** The server log: a request that failed is written here with its cause. */
+  log: vscode.LogOutputChannel;
   isTrusted: () => boolean;
+  dashboard: CapacityDashboard;
+}
+
+/**
+ * The server says why a test was refused (in words true on every surface); the way ahead in the
+ * editor is this modal's button, which sends the request again with `force`.
+ */
+async function confirmRunAnyway(refusal: string): Promise<boolean> {
+  const choice = await vscode.window.showWarningMessage(
+    `Pool Capacity: ${refusal} To go ahead anyway, choose Run anyway.`,
+    { modal: true },
+    'Run anyway',
+  );
+  return choice === 'Run anyway';
 }
 
 const UNTRUSTED =
@@ -42,20 +64,29 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       void vscode.window.showErrorMessage('Pool Capacity: the language server is not running.');
       return;
     }
-    await action(client);
+    try {
+      await action(client);
+    } catch (error) {
+      // The server answered with an error (it logged the details on its side) or went away.
+      const message = error instanceof Error ? error.message : String(error);
+      deps.log.error(message);
+      void vscode.window.showErrorMessage(
+        message.startsWith('Pool Capacity') ? message : `Pool Capacity: ${message}`,
+      );
+    }
   };
   return [
     vscode.commands.registerCommand(
       COMMANDS.runCapacityTest,
-      guarded((c) => runLoadTest(c, deps.output, 'capacity')),
+      guarded((c) => runLoadTest(c, deps, 'capacity')),
     ),
     vscode.commands.registerCommand(
       COMMANDS.runBurstTest,
-      guarded((c) => runLoadTest(c, deps.output, 'burst')),
+      guarded((c) => runLoadTest(c, deps, 'burst')),
     ),
     vscode.commands.registerCommand(
       COMMANDS.runSustainedTest,
-      guarded((c) => runLoadTest(c, deps.output, 'sustained')),
+      guarded((c) => runLoadTest(c, deps, 'sustained')),
     ),
     vscode.commands.registerCommand(
       COMMANDS.showCapacityReport,
@@ -66,9 +97,22 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
           { location: vscode.ProgressLocation.Window, title: 'Pool Capacity: reading the servers' },
           () => client.sendRequest(CapacityReportRequest.type, { configUri: config.uri }),
         );
-        deps.output.append(text);
+        deps.output.append(text, 'capacity report');
         deps.output.show();
+        // The same plan as a picture (the status bar item's click lands here too).
+        await deps.dashboard.open(config, true);
       }),
+    ),
+    vscode.commands.registerCommand(
+      COMMANDS.openDashboard,
+      guarded(async (client) => {
+        const config = await pickConfig(client);
+        if (config) await deps.dashboard.open(config);
+      }),
+    ),
+    vscode.commands.registerCommand(
+      COMMANDS.runCapacitySweep,
+      guarded((c) => runCapacitySweep(c, deps)),
     ),
     vscode.commands.registerCommand(
       COMMANDS.refreshServerInfo,
@@ -120,35 +164,37 @@ const SHAPE_TITLES: Record<LoadTestShape, string> = {
   sustained: 'sustained load test',
 };
 
-async function runLoadTest(client: LanguageClient, output: OutputPanel, shape: LoadTestShape): Promise<void> {
+async function runLoadTest(client: LanguageClient, deps: CommandDeps, shape: LoadTestShape): Promise<void> {
+  const { output } = deps;
   const config = await pickConfig(client);
   if (!config) return;
+  // The server decided the target (ListConfigs); offered here, not decided again.
   const agents = await askNumber(`Concurrent agents (target: ${config.targetAgents})`, config.targetAgents);
   if (agents === undefined) return;
-  const durationMs = await askNumber('How long each agent holds its connection, in ms', 200, 0);
+  const durationMs = await askNumber(
+    'How long each agent holds its connection, in ms',
+    loadTestDefaults.durationMs,
+    0,
+  );
   if (durationMs === undefined) return;
-  const options: Partial<LoadTestOptions> & Pick<LoadTestOptions, 'shape'> = { shape, agents, durationMs };
+  const options: RunLoadTestOptions = { shape, agents, durationMs };
 
   let result = await runWithProgress(client, config, options);
   if (result?.outcome === 'refused') {
-    const choice = await vscode.window.showWarningMessage(
-      `Pool Capacity: ${result.message}`,
-      { modal: true },
-      'Run anyway',
-    );
-    if (choice !== 'Run anyway') return;
+    if (!(await confirmRunAnyway(result.message))) return;
     result = await runWithProgress(client, config, { ...options, force: true });
   }
   if (!result) return;
   if (result.outcome === 'done') {
-    output.append(result.table);
+    output.append(result.table, SHAPE_TITLES[shape]);
     output.show();
     const { report } = result;
+    void deps.dashboard.addRun(config, report, [report]);
     const summary = `Pool Capacity: ${report.verdict} — ${report.succeeded}/${report.agents} agents succeeded`;
     if (report.verdict === 'FAIL') void vscode.window.showErrorMessage(summary);
     else void vscode.window.showInformationMessage(summary);
   } else if (result.outcome !== 'refused') {
-    output.append(`${SHAPE_TITLES[shape]}: ${result.message}`);
+    output.append(`${SHAPE_TITLES[shape]}: ${result.message}`, SHAPE_TITLES[shape]);
     void vscode.window.showErrorMessage(`Pool Capacity: ${result.message}`);
   }
 }
@@ -156,12 +202,81 @@ async function runLoadTest(client: LanguageClient, output: OutputPanel, shape: L
 function runWithProgress(
   client: LanguageClient,
   config: ConfigSummary,
-  options: RunLoadTestParamsOptions,
+  options: RunLoadTestOptions,
 ): Thenable<RunLoadTestResult | undefined> {
+  return withTestProgress(client, SHAPE_TITLES[options.shape], (progressId, token) =>
+    client.sendRequest(RunLoadTestRequest.type, { configUri: config.uri, options, progressId }, token),
+  );
+}
+
+/** A sweep's agent counts: "10..80" and a step, with a default around the pool size. */
+async function askSweepRange(config: ConfigSummary): Promise<SweepRange | undefined> {
+  const project = config.pools.find((p) => p.name === 'project')?.poolSize ?? config.targetAgents;
+  const step = Math.max(1, Math.round(project / 4));
+  const answer = await vscode.window.showInputBox({
+    title: 'Pool Capacity: capacity sweep',
+    prompt: `Agent counts FROM..TO (the project pool holds ${project})`,
+    value: `${step}..${project * 2}`,
+    validateInput: (text) => (/^\s*\d+\s*\.\.\s*\d+\s*$/.test(text) ? undefined : 'FROM..TO, e.g. 10..80'),
+  });
+  if (answer === undefined) return undefined;
+  const [from, to] = answer.split('..').map((n) => Number(n.trim())) as [number, number];
+  const by = await askNumber('Agents added per step', step);
+  return by === undefined ? undefined : { from, to, step: by };
+}
+
+async function runCapacitySweep(client: LanguageClient, deps: CommandDeps): Promise<void> {
+  const config = await pickConfig(client);
+  if (!config) return;
+  const range = await askSweepRange(config);
+  if (!range) return;
+  const durationMs = await askNumber(
+    'How long each agent holds its connection, in ms',
+    loadTestDefaults.durationMs,
+    0,
+  );
+  if (durationMs === undefined) return;
+  const send = (force: boolean) =>
+    withTestProgress(client, 'capacity sweep', (progressId, token) =>
+      client.sendRequest(
+        RunSweepRequest.type,
+        { configUri: config.uri, options: { durationMs, force }, range, progressId },
+        token,
+      ),
+    );
+  let result = await send(false);
+  if (result?.outcome === 'refused') {
+    if (!(await confirmRunAnyway(result.message))) return;
+    result = await send(true);
+  }
+  if (!result) return;
+  if (result.outcome === 'done') {
+    deps.output.append(result.table, 'capacity sweep');
+    deps.output.show();
+    await deps.dashboard.addRun(config, result.sweep, result.reports);
+    const { sweep } = result;
+    const summary = `Pool Capacity: sweep ${sweep.verdict} — ${sweep.steps.length} steps${sweep.stoppedAt ? `, stopped at ${sweep.stoppedAt.agents} agents` : ''}`;
+    if (sweep.verdict === 'FAIL') void vscode.window.showErrorMessage(summary);
+    else void vscode.window.showInformationMessage(summary);
+  } else if (result.outcome !== 'refused') {
+    deps.output.append(`capacity sweep: ${result.message}`, 'capacity sweep');
+    void vscode.window.showErrorMessage(`Pool Capacity: ${result.message}`);
+  }
+}
+
+/**
+ * A cancellable progress notification around a test request. It resolves (and the notification
+ * closes) before the caller shows the result, so the two never stand on top of each other.
+ */
+function withTestProgress<R>(
+  client: LanguageClient,
+  title: string,
+  send: (progressId: string, token: vscode.CancellationToken) => Promise<R>,
+): Thenable<R | undefined> {
   return vscode.window.withProgress(
     {
       location: vscode.ProgressLocation.Notification,
-      title: `Pool Capacity: ${SHAPE_TITLES[options.shape]}`,
+      title: `Pool Capacity: ${title}`,
       cancellable: true,
     },
     async (progress, token) => {
@@ -174,11 +289,7 @@ function runWithProgress(
         reported = Math.max(reported, percent);
       });
       try {
-        return await client.sendRequest(
-          RunLoadTestRequest.type,
-          { configUri: config.uri, options, progressId },
-          token,
-        );
+        return await send(progressId, token);
       } catch (error) {
         if (token.isCancellationRequested) {
           void vscode.window.setStatusBarMessage(
@@ -194,5 +305,3 @@ function runWithProgress(
     },
   );
 }
-
-type RunLoadTestParamsOptions = Partial<LoadTestOptions> & Pick<LoadTestOptions, 'shape'>;

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { outputBlock } from '../../server/src/loadtest/outputBlock';
 
 /** The "Pool Capacity" output channel; its language colours the results tables (syntaxes/). */
 export class OutputPanel implements vscode.Disposable {
@@ -6,8 +7,9 @@ export class OutputPanel implements vscode.Disposable {
   /** What was written, for the extension's test API (an output channel cannot be read back). */
   private written = '';
 
-  append(text: string): void {
-    const block = text.endsWith('\n') ? text : `${text}\n`;
+  /** One results block: a separator, the time and `title`, then the text with long lines broken. */
+  append(text: string, title = 'Pool Capacity'): void {
+    const block = outputBlock(text, title, new Date());
     this.channel.append(block);
     this.written += block;
   }

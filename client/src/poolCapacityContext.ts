@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import {
   LanguageClient,
   type LanguageClientOptions,
+  LogMessageNotification,
   type ServerOptions,
   TransportKind,
 } from 'vscode-languageclient/node';
@@ -11,8 +12,10 @@ import {
   StatusNotification,
   WorkspaceTrustedNotification,
 } from '../../shared/protocol';
-import { registerCommands } from './commands';
+import { COMMANDS, registerCommands } from './commands';
+import { CapacityDashboard, historyDirOf } from './dashboardPanel';
 import { OutputPanel } from './outputPanel';
+import { createServerLog, logServerMessage } from './serverLog';
 import { StatusBar } from './statusBar';
 
 /** What activate() returns: read-only views the extension tests use. */
@@ -22,6 +25,8 @@ export interface PoolCapacityApi {
   statusTooltip(): string;
   /** Resolves when the language server is up (immediately if it failed to start). */
   ready: Promise<void>;
+  /** The capacity dashboard (the webview's messages, for the extension tests). */
+  dashboard: CapacityDashboard;
 }
 
 const CONFIG_GLOB = '**/.claude-flow/config.{yaml,yml}';
@@ -30,19 +35,32 @@ const CONFIG_GLOB = '**/.claude-flow/config.{yaml,yml}';
 export class PoolCapacityContext {
   private client?: LanguageClient;
   private readonly output = new OutputPanel();
+  /** The server's log, with levels; the results stay in `output`. */
+  private readonly serverLog = createServerLog();
   private readonly statusBar = new StatusBar();
+  private readonly dashboard: CapacityDashboard;
 
-  constructor(private readonly extension: vscode.ExtensionContext) {}
+  constructor(private readonly extension: vscode.ExtensionContext) {
+    this.dashboard = new CapacityDashboard(extension.extensionUri, {
+      client: () => this.client,
+      historyDir: historyDirOf(extension),
+      commands: { capacityTest: COMMANDS.runCapacityTest, sweep: COMMANDS.runCapacitySweep },
+    });
+  }
 
   async start(): Promise<PoolCapacityApi> {
     const subscriptions = this.extension.subscriptions;
     subscriptions.push(
       this.output,
+      this.serverLog,
       this.statusBar,
+      this.dashboard,
       ...registerCommands({
         client: () => this.client,
         output: this.output,
+        log: this.serverLog,
         isTrusted: () => vscode.workspace.isTrusted,
+        dashboard: this.dashboard,
       }),
       vscode.workspace.onDidGrantWorkspaceTrust(() => {
         void this.client?.sendNotification(WorkspaceTrustedNotification.type, {});
@@ -50,13 +68,22 @@ export class PoolCapacityContext {
     );
     if (!vscode.workspace.isTrusted) this.statusBar.showUntrusted();
     const ready = this.startClient().catch((error: unknown) => {
-      this.output.append(`Pool Capacity: the language server failed to start: ${String(error)}`);
+      const message = `the language server failed to start: ${error instanceof Error ? error.message : String(error)}`;
+      this.serverLog.error(message);
+      if (error instanceof Error && error.stack) this.serverLog.debug(error.stack);
+      void vscode.window.showErrorMessage(`Pool Capacity: ${message}`, 'Show Log').then((choice) => {
+        if (choice) this.serverLog.show(true);
+      });
     });
+    // `npm start`'s demo (scripts/start.ts) opens the config; show its findings beside it.
+    if (process.env.POOL_CAPACITY_DEMO_SHOW_PROBLEMS === '1')
+      void vscode.commands.executeCommand('workbench.actions.view.problems', { preserveFocus: true });
     return {
       outputText: () => this.output.text(),
       statusText: () => this.statusBar.text(),
       statusTooltip: () => this.statusBar.tooltipText(),
       ready,
+      dashboard: this.dashboard,
     };
   }
 
@@ -76,11 +103,20 @@ export class PoolCapacityContext {
         ],
       },
       initializationOptions,
-      outputChannelName: 'Pool Capacity Language Server',
+      // Its own lines and the protocol trace (`poolCapacity.trace.server`) go here too.
+      outputChannel: this.serverLog,
     };
+    // The id 'poolCapacity' makes the client read the `poolCapacity.trace.server` setting.
     this.client = new LanguageClient('poolCapacity', 'Pool Capacity', serverOptions, clientOptions);
     this.extension.subscriptions.push(
-      this.client.onNotification(StatusNotification.type, (status) => this.statusBar.update(status)),
+      this.client.onNotification(StatusNotification.type, (status) => {
+        this.statusBar.update(status);
+        this.dashboard.updateStatus(status);
+      }),
+      // Registered before start, so it replaces the client's built-in handler, which drops the level.
+      this.client.onNotification(LogMessageNotification.type, (params) =>
+        logServerMessage(this.serverLog, params),
+      ),
     );
     await this.client.start();
   }

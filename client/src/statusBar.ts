@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { StatusParams } from '../../shared/protocol';
+import type { ServerStatus, StatusParams } from '../../shared/protocol';
 import { COMMANDS } from './commands';
 
 /**
@@ -48,6 +48,7 @@ export class StatusBar implements vscode.Disposable {
       tooltip.appendMarkdown(`**${server.serverKey}**`);
       if (server.state === 'ok') {
         tooltip.appendMarkdown(` — ${server.connections} of ${server.maxConnections} connections\n\n`);
+        if (server.summary) tooltip.appendMarkdown(`${LEVEL_WORDS[server.level]}: ${server.summary}\n\n`);
         for (const [database, count] of Object.entries(server.perDatabase ?? {}).sort()) {
           tooltip.appendMarkdown(`- ${database}: ${count}\n`);
         }
@@ -68,16 +69,14 @@ export class StatusBar implements vscode.Disposable {
       this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
       return;
     }
-    // With several servers, show the fullest: that is where a refusal comes first.
-    const fullest = reachable.reduce((a, b) => (fill(b) > fill(a) ? b : a));
+    // The language server picked the server to show and the level; this only renders them.
+    const shown = reachable.find((s) => s.serverKey === status.focus) ?? reachable[0]!;
     const extra = status.servers.length > 1 ? ` (+${status.servers.length - 1})` : '';
-    this.item.text = `$(database) ${fullest.connections}/${fullest.maxConnections}${extra}`;
-    const usable = fullest.usable ?? fullest.maxConnections ?? 0;
-    const used = fullest.connections ?? 0;
+    this.item.text = `$(database) ${shown.connections}/${shown.maxConnections}${extra}`;
     this.item.backgroundColor =
-      used >= usable
+      status.level === 'exceeds'
         ? new vscode.ThemeColor('statusBarItem.errorBackground')
-        : usable - used < fullest.headroomThreshold * usable || reachable.length < status.servers.length
+        : status.level === 'low-headroom' || status.level === 'unreachable'
           ? new vscode.ThemeColor('statusBarItem.warningBackground')
           : undefined;
   }
@@ -96,6 +95,9 @@ export class StatusBar implements vscode.Disposable {
   }
 }
 
-function fill(server: { connections?: number; usable?: number }): number {
-  return (server.connections ?? 0) / Math.max(1, server.usable ?? 1);
-}
+const LEVEL_WORDS: Record<ServerStatus['level'], string> = {
+  ok: 'Pools fit',
+  'low-headroom': 'Pools fit, inside the headroom',
+  exceeds: 'Pools do not fit',
+  unreachable: 'Unreachable',
+};

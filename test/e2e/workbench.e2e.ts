@@ -174,4 +174,53 @@ describe('Pool Capacity in code-server (packaged .vsix)', { timeout: 240_000 }, 
       await occupation.release();
     }
   });
+
+  it("shows the installed extension's page with its icon and the README's images", async () => {
+    await page.keyboard.press('Control+Shift+X');
+    const search = page.locator('.extensions-viewlet .suggest-input-container textarea').first();
+    await search.waitFor({ timeout: 30_000 });
+    await search.fill('@installed Pool Capacity');
+    const item = page.locator('.extension-list-item', { hasText: 'Pool Capacity' }).first();
+    await item.waitFor({ timeout: 30_000 });
+    await item.click();
+    const icon = page.locator('.extension-editor > .header .icon-container img.icon');
+    await icon.waitFor({ timeout: 30_000 });
+    assert.match((await icon.getAttribute('src')) ?? '', /media%2Ficon\.png|media\/icon\.png/);
+    await page.waitForFunction(
+      (img) => (img as unknown as { complete: boolean }).complete,
+      await icon.elementHandle(),
+    );
+    assert.equal(
+      await icon.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth),
+      128,
+    );
+
+    // The README renders in a webview (nested frames): find the frame holding its images.
+    const deadline = Date.now() + 30_000;
+    let images: { src: string; complete: boolean; naturalWidth: number }[] = [];
+    for (;;) {
+      images = [];
+      for (const frame of page.frames()) {
+        const found = await frame
+          .evaluate(() =>
+            Array.from(
+              (globalThis as unknown as { document: { images: ArrayLike<Record<string, unknown>> } }).document
+                .images,
+            ).map((img) => ({
+              src: String(img.src).slice(0, 40),
+              complete: img.complete === true,
+              naturalWidth: Number(img.naturalWidth),
+            })),
+          )
+          .catch(() => []);
+        if (found.some((img) => img.src.startsWith('data:image/png'))) images = found;
+      }
+      if (images.length >= 3 && images.every((img) => img.complete)) break;
+      assert.ok(Date.now() < deadline, `README images did not load: ${JSON.stringify(images)}`);
+      await page.waitForTimeout(250);
+    }
+    for (const img of images)
+      assert.ok(img.naturalWidth > 0, `a README image is broken: ${JSON.stringify(img)}`);
+    await page.screenshot({ path: path.join(resultsDir, 'extension-page.png') });
+  });
 });

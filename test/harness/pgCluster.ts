@@ -37,7 +37,14 @@ export interface ClusterOptions {
   /** PG16+ only; throws on older servers rather than silently testing something else. */
   reservedConnections?: number;
   /** For TCP host lines in pg_hba.conf. Default scram-sha-256. md5 also stores new passwords as md5. */
-  authMethod?: 'scram-sha-256' | 'md5' | 'trust';
+  authMethod?: 'scram-sha-256' | 'md5' | 'password' | 'trust';
+  /** Serve TLS with this certificate and key (test/harness/tlsFiles.ts makes them). */
+  tls?: { certFile: string; keyFile: string };
+  /**
+   * The kind of pg_hba.conf TCP lines: `host` (default, TLS or not), `hostssl` (TLS only) or
+   * `hostnossl` (plain only). The harness's own admin connection uses TLS on a hostssl server.
+   */
+  hostLines?: 'host' | 'hostssl' | 'hostnossl';
   extraConf?: Record<string, string | number>;
   /** Progress lines (binaries, timings, retries); never secrets. */
   log?: (line: string) => void;
@@ -101,6 +108,13 @@ export interface Cluster {
   restart(opts?: { maxConnections?: number }): Promise<void>;
   /** Immediate shutdown (pg_ctl stop -m immediate) without removing data, for "server dies mid-test" tests. */
   kill(): Promise<void>;
+  /**
+   * SIGSTOP to the postmaster and every process it started: the server freezes (the kernel still
+   * accepts TCP, nothing answers). Do not use sql() until thaw().
+   */
+  freeze(): Promise<void>;
+  /** SIGCONT to the frozen processes. */
+  thaw(): Promise<void>;
   /** Stops (fast, then immediate), removes every directory it made. Idempotent. */
   stop(): Promise<void>;
   /** A libpq-style env for tools: PGHOST, PGPORT, PGUSER, PGPASSWORD */
@@ -496,6 +510,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   const entry: Running = { pgCtl, dataDir, baseDir };
   const password = randomBytes(18).toString('base64url');
   const authHost = opts.authMethod ?? 'scram-sha-256';
+  const hostLines = opts.hostLines ?? 'host';
   let maxConnections = opts.maxConnections ?? 30;
   let port = 0;
 
@@ -509,6 +524,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       ...(opts.reservedConnections !== undefined ? { reserved_connections: opts.reservedConnections } : {}),
       // md5 lines accept SCRAM secrets too; store md5 ones so md5 really is what gets tested.
       ...(authHost === 'md5' ? { password_encryption: 'md5' } : {}),
+      ...(opts.tls ? { ssl: 'on', ssl_cert_file: 'server.crt', ssl_key_file: 'server.key' } : {}),
       // Durability against power loss is irrelevant for a throwaway server; many run at once, so
       // keep them small. synchronous_commit stays on: with fsync off it costs nothing, and off it
       // would lose recent commits (roles, passwords) across kill() + restart().
@@ -533,14 +549,19 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     chmodSync(baseDir, 0o700);
     // Copying a ready-made data dir is ~20x faster than initdb (which is mostly file creation).
     await execFileAsync('cp', ['-a', template, dataDir], 30_000);
+    if (opts.tls) {
+      // The server reads them from its data directory, owned by it and private.
+      writeServerFile(path.join(dataDir, 'server.crt'), readFileSync(opts.tls.certFile, 'utf8'));
+      writeServerFile(path.join(dataDir, 'server.key'), readFileSync(opts.tls.keyFile, 'utf8'));
+    }
     writeServerFile(
       path.join(dataDir, 'pg_hba.conf'),
       [
         'local all all trust',
-        `host all all 127.0.0.1/32 ${authHost}`,
-        `host all all ::1/128 ${authHost}`,
+        `${hostLines} all all 127.0.0.1/32 ${authHost}`,
+        `${hostLines} all all ::1/128 ${authHost}`,
         'local replication all trust',
-        `host replication all 127.0.0.1/32 ${authHost}`,
+        `${hostLines} replication all 127.0.0.1/32 ${authHost}`,
         '',
       ].join('\n'),
     );
@@ -600,6 +621,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       setMaxConnections: (n) => {
         maxConnections = n;
       },
+      adminSsl: hostLines === 'hostssl' ? { rejectUnauthorized: false } : undefined,
     });
     await cluster.sql('SELECT 1');
     log(
@@ -628,6 +650,8 @@ interface ClusterParts {
   entry: Running;
   startServer: () => Promise<void>;
   setMaxConnections: (n: number) => void;
+  /** TLS for the harness's own TCP connections (a hostssl-only server needs it). */
+  adminSsl?: pg.ClientConfig['ssl'];
 }
 
 function makeCluster(parts: ClusterParts): Cluster {
@@ -637,6 +661,7 @@ function makeCluster(parts: ClusterParts): Cluster {
   let admin: Promise<pg.Client> | undefined;
   let stopping: Promise<void> | undefined;
   const occupied = new Set<pg.Client>();
+  let frozen: number[] = [];
 
   const connect = async (config: pg.ClientConfig): Promise<pg.Client> => {
     const client = new pg.Client({
@@ -646,6 +671,7 @@ function makeCluster(parts: ClusterParts): Cluster {
       password,
       database: 'postgres',
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      ...(parts.adminSsl ? { ssl: parts.adminSsl } : {}),
       ...config,
     });
     // A server killed under an idle client emits 'error'; unhandled it would crash the test process.
@@ -819,6 +845,22 @@ function makeCluster(parts: ClusterParts): Cluster {
       await sql('SELECT 1');
     },
 
+    async freeze() {
+      if (state !== 'running') throw new Error('freeze() needs a running server');
+      frozen = serverPids(dataDir);
+      for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+    },
+
+    async thaw() {
+      for (const pid of frozen.splice(0)) {
+        try {
+          process.kill(pid, 'SIGCONT');
+        } catch {
+          // Gone meanwhile.
+        }
+      }
+    },
+
     async kill() {
       if (state !== 'running') return;
       await stopServer('immediate');
@@ -829,6 +871,7 @@ function makeCluster(parts: ClusterParts): Cluster {
     stop() {
       stopping ??= (async () => {
         const wasRunning = state === 'running';
+        await cluster.thaw();
         state = 'stopped';
         await closeAdmin();
         await Promise.all([...occupied].map((c) => c.end().catch(() => {})));
@@ -845,6 +888,24 @@ function makeCluster(parts: ClusterParts): Cluster {
     },
   };
   return cluster;
+}
+
+/** The postmaster (first line of postmaster.pid) and every process whose parent it is. */
+function serverPids(dataDir: string): number[] {
+  const postmaster = Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const children: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      // "pid (comm) state ppid ...": comm may hold spaces, so read after the last ')'.
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === postmaster) children.push(Number(name));
+    } catch {
+      // Exited while listing.
+    }
+  }
+  return [postmaster, ...children];
 }
 
 function delay(ms: number): Promise<void> {

@@ -258,7 +258,7 @@ describe('pool-capacity test / report CLI (max_connections 30)', { timeout: 120_
     const refused = await cli('test', '25', '--duration', '50', '--config', config30);
     assertSetupFailure(
       refused,
-      /^pool-capacity: Load test refused: it would hold up to 26 connections .* run it with --force/,
+      /^pool-capacity: Load test refused: it would hold up to 25 agents \+ 1 observer connection = 26 connections .* To run it anyway, add --force\.$/,
     );
     assert.equal(await cluster.countConnections('pool-capacity/', { prefix: true }), 0);
     const forced = await cli('test', '25', '--duration', '50', '--force', '--config', config30, '--json');
@@ -296,8 +296,14 @@ describe('pool-capacity test / report CLI (max_connections 30)', { timeout: 120_
       result.stdout,
       /^Server\s+max_connections 30, superuser_reserved_connections 3 -> 27 usable/m,
     );
-    assert.match(result.stdout, /^Planning\s+guaranteed capacity: 10 concurrent agents \(project pool\)$/m);
-    assert.match(result.stdout, /^Planning\s+burst capacity: 14 concurrent agents \(project \+ shared\)$/m);
+    assert.match(
+      result.stdout,
+      /^Planning\s+guaranteed capacity: 10 concurrent agents \(project pool, what the servers can give now\)$/m,
+    );
+    assert.match(
+      result.stdout,
+      /^Planning\s+burst capacity: 14 concurrent agents \(project \+ shared, what the servers can give now\)$/m,
+    );
     assert.match(result.stdout, /^Planning\s+headroom: 67% above the 6-agent target \(4 agents\)$/m);
     const json = JSON.parse((await cli('report', '--config', config10, '--json')).stdout);
     assert.equal(json.guaranteedCapacity, 10);
@@ -319,7 +325,10 @@ describe('pool-capacity test / report CLI (max_connections 30)', { timeout: 120_
       await cli('test', '5', '--config', wrong),
       /cannot reach the project pool's server app@127\.0\.0\.1:\d+\/postgres: authentication failed \(28P01\)/,
     );
-    assertSetupFailure(await cli('report', '--config', wrong), /authentication failed \(28P01\)/);
+    assertSetupFailure(
+      await cli('report', '--config', wrong),
+      /project pool: auth-failed: cannot connect to app@127\.0\.0\.1:\d+\/postgres: authentication failed \(28P01/,
+    );
     const closed = writeConfig('closed', { projectSize: 10, port: 1 });
     assertSetupFailure(await cli('test', '5', '--config', closed), /connection refused/);
     assertSetupFailure(await cli('test', '5', '--mode', 'sideways', '--config', config10), /--mode/);

@@ -8,6 +8,8 @@ import { CancellationTokenSource } from 'vscode-languageserver-protocol';
 import {
   CapacityReportRequest,
   ListConfigsRequest,
+  LoadTestProgressNotification,
+  type LoadTestProgressParams,
   RunLoadTestRequest,
   type RunLoadTestResult,
 } from '../../shared/protocol';
@@ -57,7 +59,9 @@ describe('load tests and the capacity report through the language server', () =>
 
   it('runs a capacity test with progress and returns the table, password-free', async () => {
     const progress: unknown[] = [];
-    const listener = lsp.connection.onNotification('poolCapacity/loadTestProgress', (p) => progress.push(p));
+    const listener = lsp.connection.onNotification(LoadTestProgressNotification.type, (p) =>
+      progress.push(p),
+    );
     const result = (await lsp.connection.sendRequest(RunLoadTestRequest.type, {
       configUri: uri,
       options: { shape: 'capacity', durationMs: 50 },
@@ -82,7 +86,14 @@ describe('load tests and the capacity report through the language server', () =>
     };
     const refused = (await lsp.connection.sendRequest(RunLoadTestRequest.type, params)) as RunLoadTestResult;
     assert.equal(refused.outcome, 'refused');
-    if (refused.outcome === 'refused') assert.match(refused.message, /To go ahead anyway/);
+    // Why, in words true on every surface: the way ahead is the client's ("Run anyway"), not the CLI's --force.
+    if (refused.outcome === 'refused') {
+      assert.match(
+        refused.message,
+        /^Load test refused: it would hold up to 40 agents \+ 1 observer connection = 41 connections .*\.$/,
+      );
+      assert.doesNotMatch(refused.message, /--force|CLI|editor/);
+    }
     const forced = (await lsp.connection.sendRequest(RunLoadTestRequest.type, {
       ...params,
       options: { ...params.options, force: true },
@@ -107,8 +118,8 @@ describe('load tests and the capacity report through the language server', () =>
       { configUri: uri, options: { shape: 'sustained', rounds: 50, durationMs: 300 }, progressId: 'p3' },
       source.token,
     );
-    await lsp.waitForNotification<{ progressId: string; done: number }>(
-      'poolCapacity/loadTestProgress',
+    await lsp.waitForNotification<LoadTestProgressParams>(
+      LoadTestProgressNotification.method,
       (p) => p.progressId === 'p3' && p.done > 0,
     );
     assert.ok((await cluster.countConnections('pool-capacity/', { prefix: true })) > 0);

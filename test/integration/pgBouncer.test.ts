@@ -78,7 +78,7 @@ describe('pools behind a real PgBouncer', () => {
     );
     assert.match(
       found[0]!.message,
-      /need 55 client connections \(project 40 \+ shared 15\) but it can take 50 more: PgBouncer max_client_conn 50 − 0 other clients = 50/,
+      /^project 40 \+ shared 15 = 55 > 50 client slots free on PgBouncer 127\.0\.0\.1:\d+: max_client_conn 50 − 0 other clients = 50; 5 stay free as headroom/,
     );
     // 30 + 12 fit in 50 with 5 kept free for headroom; PgBouncer opens at most 2 x 10 server connections.
     assert.deepEqual(await check(b.port, 'app', 30, 12), []);
@@ -97,7 +97,7 @@ describe('pools behind a real PgBouncer', () => {
     );
     assert.match(
       found[0]!.message,
-      /may open 40 server connections for these pools \(pool_size 20 \+ reserve 0 per user and database, transaction mode\) but PostgreSQL \(on port \d+\) has 2\d free/,
+      /may open 40 server connections > 2\d free on PostgreSQL \(on port \d+\): pool_size 20 \+ reserve 0 per user and database, transaction mode/,
     );
   });
 

@@ -69,7 +69,7 @@ describe('probeServer on a server with max_connections 30', () => {
     assert.equal(f.usageVisibility, 'all roles');
   });
 
-  it('counts other clients exactly, whoever owns them, but not pool-capacity/ connections', async () => {
+  it('counts other clients exactly, whoever owns them, load-test runs included, but not our probe and status', async () => {
     // The plain role must not be able to see other sessions' details, or this proves nothing.
     const [visibility] = await cluster.sql(
       "SELECT pg_has_role('app', 'pg_read_all_stats', 'USAGE') AS stats, pg_has_role('app', 'pg_monitor', 'USAGE') AS monitor",
@@ -79,7 +79,8 @@ describe('probeServer on a server with max_connections 30', () => {
     held.push(await cluster.occupy(5)); // superuser, database postgres
     held.push(await cluster.occupy(2, { user: 'app', password: APP_PASSWORD, database: 'appdb' }));
     held.push(await cluster.occupy(1, { user: 'other', password: OTHER_PASSWORD, database: 'appdb' }));
-    // Ours: load-test and status connections are excluded everywhere.
+    // A load-test run's agents hold slots like any client (another run must not take them); our
+    // own status connection does not count.
     held.push(
       await cluster.occupy(3, {
         user: 'app',
@@ -91,17 +92,17 @@ describe('probeServer on a server with max_connections 30', () => {
     held.push(await cluster.occupy(1, { applicationName: 'pool-capacity/status' }));
     assert.equal(await cluster.countConnections('pool-capacity/', { prefix: true }), 4);
 
-    const expectedOthers = 1 /* admin */ + 5 + 2 + 1;
+    const expectedOthers = 1 /* admin */ + 5 + 2 + 1 + 3; /* run-1 */
     const plain = await facts(target(cluster, 'app', APP_PASSWORD, 'appdb'));
     assert.equal(plain.usedByOthers, expectedOthers);
-    assert.equal(plain.roleInUse, 2);
-    assert.equal(plain.databaseInUse, 3);
+    assert.equal(plain.roleInUse, 2 + 3);
+    assert.equal(plain.databaseInUse, 3 + 3);
 
     // Full visibility agrees with the unprivileged count.
     const superuser = await facts(target(cluster, 'boss', BOSS_PASSWORD, 'appdb'));
     assert.equal(superuser.usedByOthers, expectedOthers);
     assert.equal(superuser.roleInUse, 0);
-    assert.equal(superuser.databaseInUse, 3);
+    assert.equal(superuser.databaseInUse, 3 + 3);
 
     for (const h of held.splice(0)) await h.release();
     const after = await facts(target(cluster, 'app', APP_PASSWORD, 'appdb'));

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { StatusParams } from '../../shared/protocol';
+import { StatusNotification, type StatusParams } from '../../shared/protocol';
 import { type Cluster, startCluster } from '../harness/pgCluster';
 import { LspSession } from './support/lspSession';
 
@@ -35,7 +35,7 @@ describe('status polling when the server dies and comes back', () => {
     const server = (s: StatusParams) => s.servers[0];
     const seen = (predicate: (s: StatusParams) => boolean) =>
       lsp!.waitForNotification<StatusParams>(
-        'poolCapacity/status',
+        StatusNotification.method,
         (s) => s.servers.length === 1 && predicate(s),
       );
 
@@ -43,7 +43,7 @@ describe('status polling when the server dies and comes back', () => {
     // Polling reuses its connection: after several polls there is still exactly one.
     const before = lsp.notifications.length;
     await lsp.waitForNotification<StatusParams>(
-      'poolCapacity/status',
+      StatusNotification.method,
       () => lsp!.notifications.length >= before + 3,
     );
     assert.equal(await cluster.countConnections('pool-capacity/status'), 1);

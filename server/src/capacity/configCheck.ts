@@ -1,6 +1,9 @@
 import type { PoolCapacitySettings } from '../../../shared/settings';
+import { readClusterOutcome } from '../cluster/patroniCheck';
+import { readablePatroniPool } from '../cluster/patroniRules';
 import type { LoadedConfig } from '../config/loadConfig';
 import { probedPools } from '../config/loadConfig';
+import type { ResolvedPool } from '../config/poolConfig';
 import type { FactsCache } from './factsCache';
 import { diagnose, type PoolDiagnostic, type PoolOutcomes } from './rules';
 
@@ -29,17 +32,26 @@ export async function checkConfig(
     if (cached) outcomes[pool.name] = cached;
     return !cached;
   });
+  // A Patroni cluster in use: its REST API, then each member's PostgreSQL (through the same cache).
+  const patroni = options.allowConnect ? readablePatroniPool(config) : undefined;
   const initial = diagnose(config, outcomes, settings);
   options.onUpdate?.(initial, { ...outcomes });
-  if (pending.length === 0) return { diagnostics: initial, outcomes };
-  await Promise.all(
-    pending.map(async (pool) => {
+  if (pending.length === 0 && !patroni) return { diagnostics: initial, outcomes };
+  const readCluster = async (pool: ResolvedPool) => {
+    outcomes.cluster = await readClusterOutcome(pool, (target) =>
+      cache.get(target, { maxAgeMs: settings.factsMaxAgeMs, connectTimeoutMs: settings.connectTimeoutMs }),
+    );
+    options.onUpdate?.(diagnose(config, outcomes, settings), { ...outcomes });
+  };
+  await Promise.all([
+    ...(patroni ? [readCluster(patroni)] : []),
+    ...pending.map(async (pool) => {
       outcomes[pool.name] = await cache.get(pool.target, {
         maxAgeMs: settings.factsMaxAgeMs,
         connectTimeoutMs: settings.connectTimeoutMs,
       });
       options.onUpdate?.(diagnose(config, outcomes, settings), { ...outcomes });
     }),
-  );
+  ]);
   return { diagnostics: diagnose(config, outcomes, settings), outcomes };
 }

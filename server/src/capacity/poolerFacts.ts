@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { classifyFailure } from '../db/connectFailure';
 import type { ConnectionTarget } from '../db/connectionTarget';
-import { openConnection } from '../db/openConnection';
+import { closeConnection, destroyOnAbort, openConnection } from '../db/openConnection';
 
 /** A PgBouncer between the pools and PostgreSQL, as its admin console describes it. */
 export interface PoolerFacts {
@@ -44,8 +44,8 @@ export async function detectPooler(
   options: {
     connectTimeoutMs: number;
     applicationName: string;
-    /** Clients whose application_name starts with it are ours (probes, status, load tests). */
-    ownPrefix: string;
+    /** Whether a client's application_name is one of our watching connections (not a load-test run). */
+    isOwn: (applicationName: string) => boolean;
     signal?: AbortSignal;
   },
 ): Promise<PoolerFacts | undefined> {
@@ -63,6 +63,7 @@ export async function detectPooler(
     }
     return undefined;
   }
+  const stopListening = destroyOnAbort(admin, options.signal);
   try {
     const config = new Map<string, string>();
     for (const row of (await admin.query('SHOW CONFIG')).rows) config.set(row.key, String(row.value));
@@ -75,7 +76,7 @@ export async function detectPooler(
       backendPort,
       limits: {
         maxClientConn: number('max_client_conn'),
-        otherClients: clients.filter((c) => !(c.application_name ?? '').startsWith(options.ownPrefix)).length,
+        otherClients: clients.filter((c) => !options.isOwn(c.application_name ?? '')).length,
         poolMode: database?.pool_mode ?? config.get('pool_mode') ?? 'session',
         poolSize: Number(database?.pool_size ?? number('default_pool_size')),
         reservePool: Number(database?.reserve_pool ?? number('reserve_pool_size')),
@@ -91,6 +92,7 @@ export async function detectPooler(
       limitsUnreadable: `PgBouncer's admin console did not answer: ${classifyFailure(error, target.password).message}`,
     };
   } finally {
-    await admin.end().catch(() => {});
+    stopListening();
+    await closeConnection(admin);
   }
 }

@@ -1,95 +1,39 @@
 import type { PoolCapacitySettings } from '../../../shared/settings';
 import type { LoadedConfig } from '../config/loadConfig';
 import { probedPools } from '../config/loadConfig';
-import type { PoolName, ResolvedPool } from '../config/poolConfig';
 import { serverKey } from '../db/connectionTarget';
-import type { PoolerLimits } from './poolerFacts';
-import type { DiagnosticCode, PoolDiagnostic, PoolOutcomes, Severity } from './rules';
-import { usableSlots } from './serverBudget';
-import type { ServerFacts } from './serverFacts';
+import { budgetFindings } from './budgetFindings';
+import type { PoolDiagnostic, PoolOutcomes } from './rules';
+import {
+  budgetPool,
+  groupByServer,
+  type MeasuredPool,
+  type PoolerBudget,
+  poolerBudget,
+} from './serverBudget';
 
-/** The pools that reach PostgreSQL through one PgBouncer, with what it allows them. */
-export interface PoolerBudget {
-  serverKey: string;
-  pools: { name: PoolName; poolSize: number; user: string; database: string }[];
-  poolsTotal: number;
-  limits?: PoolerLimits;
-  limitsUnreadable?: string;
-  /** max_client_conn less other clients. */
-  clientsAvailable?: number;
-  headroomSlots?: number;
-  /** Server connections PgBouncer may open to PostgreSQL for these pools, and what PostgreSQL has free. */
-  serverNeed?: number;
-  serverFree?: number;
-  backendPort: number | null;
-  suggestedSizes: Partial<Record<PoolName, number>>;
-}
+export type { PoolerBudget } from './serverBudget';
 
+/**
+ * The budget of each PgBouncer the pools reach, once every probed pool on it has answered (as
+ * serverBudgets does for PostgreSQL).
+ */
 export function poolerBudgets(
   config: LoadedConfig,
   outcomes: PoolOutcomes,
-  settings: PoolCapacitySettings,
+  settings: Pick<PoolCapacitySettings, 'headroomThreshold'>,
 ): PoolerBudget[] {
-  const groups = new Map<string, { pool: ResolvedPool & { poolSize: number }; facts: ServerFacts }[]>();
+  const waiting = new Set<string>();
+  const measured: MeasuredPool[] = [];
   for (const pool of probedPools(config)) {
     const outcome = outcomes[pool.name];
-    if (pool.poolSize === undefined || !outcome?.ok || !outcome.facts.pooler) continue;
-    const key = serverKey(pool.target);
-    groups.set(key, [
-      ...(groups.get(key) ?? []),
-      { pool: pool as ResolvedPool & { poolSize: number }, facts: outcome.facts },
-    ]);
+    if (!outcome) waiting.add(serverKey(pool.target));
+    else if (pool.poolSize !== undefined && outcome.ok && outcome.facts.pooler)
+      measured.push({ pool: pool as MeasuredPool['pool'], facts: outcome.facts });
   }
-  return [...groups.entries()].map(([key, group]) => {
-    const first = group[0]!;
-    const pooler = first.facts.pooler!;
-    const pools = group.map((g) => ({
-      name: g.pool.name,
-      poolSize: g.pool.poolSize,
-      user: g.pool.target.user,
-      database: g.pool.target.database,
-    }));
-    const poolsTotal = pools.reduce((sum, p) => sum + p.poolSize, 0);
-    const budget: PoolerBudget = {
-      serverKey: key,
-      pools,
-      poolsTotal,
-      backendPort: pooler.backendPort,
-      limitsUnreadable: pooler.limitsUnreadable,
-      suggestedSizes: {},
-    };
-    const limits = group.find((g) => g.facts.pooler?.limits)?.facts.pooler?.limits;
-    if (!limits) return budget;
-    budget.limits = limits;
-    budget.clientsAvailable = Math.max(0, limits.maxClientConn - limits.otherClients);
-    budget.headroomSlots = Math.ceil(settings.headroomThreshold * limits.maxClientConn);
-    const allowed = budget.clientsAvailable - budget.headroomSlots;
-    for (const p of pools)
-      budget.suggestedSizes[p.name] = Math.max(1, Math.floor((allowed * p.poolSize) / poolsTotal));
-    // PgBouncer keeps one server pool per user and database, of pool_size (+ reserve) at most,
-    // and never more than its clients ask for.
-    const pairs = new Map<string, { need: number; facts: ServerFacts }>();
-    for (const g of group) {
-      const pair = `${g.pool.target.user}\0${g.pool.target.database}`;
-      const entry = pairs.get(pair) ?? { need: 0, facts: g.facts };
-      entry.need += g.pool.poolSize;
-      pairs.set(pair, entry);
-    }
-    let serverNeed = 0;
-    let serverFree = Number.POSITIVE_INFINITY;
-    for (const { need, facts } of pairs.values()) {
-      const l = facts.pooler?.limits ?? limits;
-      const caps = [l.poolSize + l.reservePool, need];
-      if (l.maxDbConnections > 0) caps.push(l.maxDbConnections);
-      if (l.maxUserConnections > 0) caps.push(l.maxUserConnections);
-      serverNeed += Math.min(...caps);
-      // PgBouncer's own open server connections are among PostgreSQL's "others" but are the pools' own.
-      serverFree = Math.min(serverFree, usableSlots(facts) - facts.usedByOthers + l.serverConnections);
-    }
-    budget.serverNeed = serverNeed;
-    budget.serverFree = Math.max(0, serverFree);
-    return budget;
-  });
+  return [...groupByServer(measured).entries()]
+    .filter(([key]) => !waiting.has(key))
+    .map(([key, group]) => poolerBudget(key, group.map(budgetPool), { ratio: settings.headroomThreshold }));
 }
 
 /** Findings for pools behind PgBouncer: clients against max_client_conn, its server pools against PostgreSQL. */
@@ -97,11 +41,11 @@ export function poolerDiagnostics(
   config: LoadedConfig,
   outcomes: PoolOutcomes,
   settings: PoolCapacitySettings,
+  budgets: PoolerBudget[] = poolerBudgets(config, outcomes, settings),
 ): PoolDiagnostic[] {
   const out: PoolDiagnostic[] = [];
   const byName = new Map(config.pools.map((p) => [p.name, p]));
-  for (const budget of poolerBudgets(config, outcomes, settings)) {
-    const shares = budget.pools.map((p) => `${p.name} ${p.poolSize}`).join(' + ');
+  for (const budget of budgets) {
     const backend = budget.backendPort === null ? 'a Unix socket' : `port ${budget.backendPort}`;
     if (!budget.limits) {
       for (const p of budget.pools) {
@@ -116,49 +60,21 @@ export function poolerDiagnostics(
       }
       continue;
     }
+    out.push(...budgetFindings(budget, config, true));
     const l = budget.limits;
-    const onEach = (code: DiagnosticCode, severity: Severity, message: string, withFix: boolean) => {
+    if (budget.serverNeed! > budget.serverFree!) {
+      // PgBouncer's own server pools are set in PgBouncer, not by the pool sizes: no size fix here.
       for (const p of budget.pools) {
         const size = byName.get(p.name)?.declaration.size;
         if (!size) continue;
-        const suggested = budget.suggestedSizes[p.name];
-        const fixes =
-          withFix && typeof size.value === 'number' && suggested !== undefined && suggested < p.poolSize
-            ? [{ title: `Set poolSize to ${suggested}`, range: size.range, newSize: suggested }]
-            : [];
         out.push({
-          code,
-          severity,
-          message: `${p.name}: ${message}`,
+          code: 'pooler-exceeds-server',
+          severity: 'warning',
+          message: `PgBouncer ${budget.serverKey} may open ${budget.serverNeed} server connections > ${budget.serverFree} free on PostgreSQL (on ${backend}): pool_size ${l.poolSize} + reserve ${l.reservePool} per user and database, ${l.poolMode} mode`,
           range: size.range,
           pool: p.name,
-          fixes,
         });
       }
-    };
-    const clientArithmetic = `PgBouncer max_client_conn ${l.maxClientConn} − ${l.otherClients} other clients = ${budget.clientsAvailable}`;
-    if (budget.poolsTotal > budget.clientsAvailable!) {
-      onEach(
-        'pool-exceeds-pooler',
-        'error',
-        `the pools on PgBouncer ${budget.serverKey} need ${budget.poolsTotal} client connections (${shares}) but it can take ${budget.clientsAvailable} more: ${clientArithmetic}`,
-        true,
-      );
-    } else if (budget.clientsAvailable! - budget.poolsTotal < budget.headroomSlots!) {
-      onEach(
-        'low-headroom',
-        'warning',
-        `the pools on PgBouncer ${budget.serverKey} (${shares} = ${budget.poolsTotal}) fit, but leave ${budget.clientsAvailable! - budget.poolsTotal} of max_client_conn ${l.maxClientConn} free, less than the ${Math.round(settings.headroomThreshold * 100)}% headroom (${budget.headroomSlots}): ${clientArithmetic}`,
-        true,
-      );
-    }
-    if (budget.serverNeed! > budget.serverFree!) {
-      onEach(
-        'pooler-exceeds-server',
-        'warning',
-        `PgBouncer ${budget.serverKey} may open ${budget.serverNeed} server connections for these pools (pool_size ${l.poolSize} + reserve ${l.reservePool} per user and database, ${l.poolMode} mode) but PostgreSQL (on ${backend}) has ${budget.serverFree} free for them`,
-        false,
-      );
     }
   }
   return out;

@@ -1,12 +1,24 @@
 import type { PoolCapacitySettings } from '../../../shared/settings';
+import { type ClusterOutcome, patroniDiagnostics } from '../cluster/patroniRules';
+import { inactiveReason } from '../cluster/patroniSettings';
 import type { LoadedConfig } from '../config/loadConfig';
-import { probedPools, readPoolSize } from '../config/loadConfig';
+import { probedPools } from '../config/loadConfig';
 import type { OffsetRange, PoolName } from '../config/poolConfig';
-import { FAILURE_LABELS } from '../db/connectFailure';
-import { describeTarget, serverKey } from '../db/connectionTarget';
-import { poolerDiagnostics } from './poolerRules';
-import { groupByServer, type MeasuredPool, type ServerBudget, serverBudget } from './serverBudget';
+import type { UnverifiedCode } from '../db/connectFailure';
+import { serverKey } from '../db/connectionTarget';
+import { budgetFindings, setSizeFix } from './budgetFindings';
+import { poolerBudgets, poolerDiagnostics } from './poolerRules';
+import { secretDiagnostics } from './secretRules';
+import {
+  budgetPool,
+  groupByServer,
+  type MeasuredPool,
+  type PoolerBudget,
+  type ServerBudget,
+  serverBudget,
+} from './serverBudget';
 import type { ProbeOutcome } from './serverFacts';
+import { unverifiedDiagnostics } from './unverifiedPools';
 
 export type DiagnosticCode =
   | 'yaml-syntax'
@@ -18,18 +30,34 @@ export type DiagnosticCode =
   | 'pool-exceeds-database-limit'
   | 'low-headroom'
   | 'pool-below-target'
-  | 'server-unreachable'
+  | UnverifiedCode
   | 'pool-exceeds-pooler'
   | 'pooler-exceeds-server'
-  | 'behind-pooler';
+  | 'behind-pooler'
+  | 'config-too-large'
+  | 'secret-from-environment'
+  | 'failover-capacity'
+  | 'pending-restart'
+  | 'patroni-api-unreachable'
+  | 'no-leader';
 
 export type Severity = 'error' | 'warning' | 'information';
 
-/** A replacement of a pool size, offered as a quick fix. */
+/**
+ * A replacement of a pool size, offered as a quick fix: `range`/`newSize` edit the pool the finding
+ * sits on; `alsoEdits` the other pools of a "Resize all pools" fix (one workspace edit).
+ */
 export interface PoolSizeFix {
   title: string;
   range: OffsetRange;
   newSize: number;
+  alsoEdits?: { pool: PoolName; range: OffsetRange; newSize: number }[];
+}
+
+/** Another place that belongs to a finding (the other pools of the same sum). */
+export interface RelatedLocation {
+  range: OffsetRange;
+  message: string;
 }
 
 /** A finding on the config, in offsets; the LSP and the CLI convert it to their own shapes. */
@@ -40,10 +68,14 @@ export interface PoolDiagnostic {
   range: OffsetRange;
   pool?: PoolName;
   fixes?: PoolSizeFix[];
+  related?: RelatedLocation[];
 }
 
-/** Probe outcomes by pool name; a pool that is absent has not been (or will not be) probed. */
-export type PoolOutcomes = Partial<Record<PoolName, ProbeOutcome>>;
+/**
+ * Probe outcomes by pool name; a pool that is absent has not been (or will not be) probed. `cluster`
+ * is the Patroni cluster the patroni pool uses (REST API view and each member's probe), when read.
+ */
+export type PoolOutcomes = Partial<Record<PoolName, ProbeOutcome>> & { cluster?: ClusterOutcome };
 
 /** Findings that need no server: syntax, values, variables, the target. */
 export function configDiagnostics(config: LoadedConfig): PoolDiagnostic[] {
@@ -56,7 +88,8 @@ export function configDiagnostics(config: LoadedConfig): PoolDiagnostic[] {
   for (const pool of config.pools) {
     const { declaration } = pool;
     const size = declaration.size;
-    const sizeProblem = readPoolSize(size, {}).problem;
+    // The problem as read with the config's variables: `${POOL}` set to `abc` is "abc", not empty.
+    const sizeProblem = pool.poolSizeProblem;
     if (size && pool.poolSize === undefined && sizeProblem) {
       out.push({
         code: 'invalid-pool-size',
@@ -71,7 +104,7 @@ export function configDiagnostics(config: LoadedConfig): PoolDiagnostic[] {
       out.push({
         code: 'invalid-pool-size',
         severity: 'error',
-        message: `${pool.name}: ${readPoolSize(min, {}).problem ?? `${min.key} is invalid`}`,
+        message: `${pool.name}: ${pool.minSizeProblem ?? `${min.key} is invalid`}`,
         range: min.range,
         pool: pool.name,
       });
@@ -118,20 +151,20 @@ export function configDiagnostics(config: LoadedConfig): PoolDiagnostic[] {
 export function serverBudgets(
   config: LoadedConfig,
   outcomes: PoolOutcomes,
-  settings: PoolCapacitySettings,
+  settings: Pick<PoolCapacitySettings, 'headroomThreshold'>,
 ): ServerBudget[] {
   const waiting = new Set<string>();
   const measured: MeasuredPool[] = [];
   for (const pool of probedPools(config)) {
     const outcome = outcomes[pool.name];
     if (!outcome) waiting.add(serverKey(pool.target));
-    // Behind PgBouncer the clients meet its limits, not PostgreSQL's: poolerDiagnostics judges them.
+    // Behind PgBouncer the clients meet its limits, not PostgreSQL's: poolerBudgets judges them.
     else if (pool.poolSize !== undefined && outcome.ok && !outcome.facts.pooler)
       measured.push({ pool: pool as MeasuredPool['pool'], facts: outcome.facts });
   }
   return [...groupByServer(measured).entries()]
     .filter(([key]) => !waiting.has(key))
-    .map(([, group]) => serverBudget(group, settings.headroomThreshold));
+    .map(([key, group]) => serverBudget(key, group.map(budgetPool), { ratio: settings.headroomThreshold }));
 }
 
 /** Findings that need the servers' facts. */
@@ -141,78 +174,9 @@ export function capacityDiagnostics(
   settings: PoolCapacitySettings,
   budgets: ServerBudget[] = serverBudgets(config, outcomes, settings),
 ): PoolDiagnostic[] {
-  const out: PoolDiagnostic[] = [];
-  for (const pool of probedPools(config)) {
-    const outcome = outcomes[pool.name];
-    if (outcome && !outcome.ok) {
-      out.push({
-        code: 'server-unreachable',
-        severity: 'warning',
-        message: `${pool.name}: cannot connect to ${describeTarget(pool.target)}: ${FAILURE_LABELS[outcome.failure.class]} (${outcome.failure.message})`,
-        range: pool.declaration.keyRange,
-        pool: pool.name,
-      });
-    }
-  }
-  const byName = new Map(config.pools.map((p) => [p.name, p]));
-  for (const budget of budgets) {
-    const shares = budget.pools.map((p) => `${p.name} ${p.poolSize}`).join(' + ');
-    const arithmetic = budgetArithmetic(budget);
-    const fixFor = (name: PoolName): PoolSizeFix[] => {
-      const pool = byName.get(name);
-      const suggested = budget.suggestedSizes[name];
-      if (!pool?.declaration.size || typeof pool.declaration.size.value !== 'number') return [];
-      if (suggested === undefined || suggested >= (pool.poolSize ?? 0)) return [];
-      return [
-        { title: `Set poolSize to ${suggested}`, range: pool.declaration.size.range, newSize: suggested },
-      ];
-    };
-    const onEachPool = (code: DiagnosticCode, severity: Severity, message: string, names: PoolName[]) => {
-      for (const name of names) {
-        const range = byName.get(name)?.declaration.size?.range;
-        if (range)
-          out.push({
-            code,
-            severity,
-            message: `${name}: ${message}`,
-            range,
-            pool: name,
-            fixes: fixFor(name),
-          });
-      }
-    };
-    const names = budget.pools.map((p) => p.name);
-    let exceeded = false;
-    if (budget.poolsTotal > budget.free) {
-      exceeded = true;
-      onEachPool(
-        'pool-exceeds-server',
-        'error',
-        `the pools on ${budget.serverKey} need ${budget.poolsTotal} connections (${shares}) but the server can give ${budget.free} now: ${arithmetic}`,
-        names,
-      );
-    }
-    for (const limit of budget.limits) {
-      if (limit.need <= limit.available) continue;
-      exceeded = true;
-      const poolShares = limit.pools.map((n) => `${n} ${byName.get(n)?.poolSize}`).join(' + ');
-      onEachPool(
-        limit.kind === 'role' ? 'pool-exceeds-role-limit' : 'pool-exceeds-database-limit',
-        'error',
-        `${limit.kind} "${limit.name}" has CONNECTION LIMIT ${limit.limit} with ${limit.inUse} in use by others, so ${limit.available} are left, but its pools need ${limit.need} (${poolShares})`,
-        limit.pools,
-      );
-    }
-    if (!exceeded && budget.freeAfter < budget.headroomSlots) {
-      const percent = Math.round(settings.headroomThreshold * 100);
-      onEachPool(
-        'low-headroom',
-        'warning',
-        `the pools on ${budget.serverKey} (${shares} = ${budget.poolsTotal}) fit, but leave ${budget.freeAfter} of ${budget.usable} usable slots free, less than the ${percent}% headroom (${budget.headroomSlots}): ${arithmetic}`,
-        names,
-      );
-    }
-  }
+  // Pools whose server could not be read: their own codes, in their own module.
+  const out: PoolDiagnostic[] = unverifiedDiagnostics(config, outcomes);
+  for (const budget of budgets) out.push(...budgetFindings(budget, config, false));
   return out;
 }
 
@@ -221,19 +185,23 @@ export function targetDiagnostics(
   config: LoadedConfig,
   outcomes: PoolOutcomes,
   settings: PoolCapacitySettings,
-  budgets: ServerBudget[] = serverBudgets(config, outcomes, settings),
+  budgets: readonly (ServerBudget | PoolerBudget)[] = [
+    ...serverBudgets(config, outcomes, settings),
+    ...poolerBudgets(config, outcomes, settings),
+  ],
 ): PoolDiagnostic[] {
   const pool = config.pools.find((p) => p.name === 'project');
   const size = pool?.declaration.size;
+  // Under `mode: patroni-ha` the singleNode project pool is not used: no target finding on it.
+  if (inactiveReason(config.document, 'project')) return [];
   if (!pool || !size || pool.poolSize === undefined || pool.poolSize >= config.targetAgents) return [];
   const target = config.targetAgents;
-  const poolSize = pool.poolSize;
-  const budget = budgets.find((b) => b.serverKey === serverKey(pool.target));
-  // Offer the target only where it is known to fit the server with its headroom.
-  const fits =
-    budget !== undefined &&
-    budget.poolsTotal - poolSize + target <= budget.free - budget.headroomSlots &&
-    budget.limits.every((l) => !l.pools.includes('project') || l.need - poolSize + target <= l.available);
+  // Offer the target only where the budget says the project pool alone can grow to it and keep the
+  // headroom and every limit, the other pools as they are.
+  const largest = budgets
+    .find((b) => b.serverKey === serverKey(pool.target))
+    ?.pools.find((p) => p.name === 'project')?.largestAlone;
+  const fits = largest !== undefined && largest >= target;
   const sourceNote =
     config.targetAgentsSource === 'swarm.maxAgents'
       ? 'swarm.maxAgents'
@@ -249,7 +217,7 @@ export function targetDiagnostics(
       pool: 'project',
       fixes:
         fits && typeof size.value === 'number'
-          ? [{ title: `Set poolSize to the target (${target})`, range: size.range, newSize: target }]
+          ? [setSizeFix(size.range, target, { value: `the target (${target})` })]
           : [],
     },
   ];
@@ -260,21 +228,18 @@ export function diagnose(
   outcomes: PoolOutcomes,
   settings: PoolCapacitySettings,
 ): PoolDiagnostic[] {
-  // Both the capacity and the target findings read the budgets: work them out once per validation.
+  // The capacity, pooler and target findings read the same budgets: work them out once per validation.
   const budgets = serverBudgets(config, outcomes, settings);
-  return [
+  const poolers = poolerBudgets(config, outcomes, settings);
+  const found = [
+    ...secretDiagnostics(config, settings),
     ...configDiagnostics(config),
     ...capacityDiagnostics(config, outcomes, settings, budgets),
-    ...poolerDiagnostics(config, outcomes, settings),
-    ...targetDiagnostics(config, outcomes, settings, budgets),
+    ...poolerDiagnostics(config, outcomes, settings, poolers),
+    ...patroniDiagnostics(config, outcomes, settings),
+    ...targetDiagnostics(config, outcomes, settings, [...budgets, ...poolers]),
   ];
-}
-
-/** "max_connections 30 − 3 reserved − 2 used by others = 25 free for this role" */
-export function budgetArithmetic(budget: ServerBudget): string {
-  const reservedNote = budget.maxConnections - budget.usable;
-  const parts = [`max_connections ${budget.maxConnections}`];
-  if (reservedNote > 0) parts.push(`${reservedNote} reserved`);
-  parts.push(`${budget.usedByOthers} used by others`);
-  return `${parts.join(' − ')} = ${budget.free} free for this role`;
+  // Every message leaves through the config's one scrubber: parser errors, driver errors and
+  // echoed values may carry a password from the config, .env, the environment or pgpass.
+  return found.map((d) => ({ ...d, message: config.scrub(d.message) }));
 }

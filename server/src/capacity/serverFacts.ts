@@ -1,6 +1,6 @@
 import { type ConnectFailure, classifyFailure } from '../db/connectFailure';
 import type { ConnectionTarget } from '../db/connectionTarget';
-import { openConnection } from '../db/openConnection';
+import { closeConnection, destroyOnAbort, openConnection } from '../db/openConnection';
 import { detectPooler, type PoolerFacts } from './poolerFacts';
 
 /** The application_name of probe connections; they are never counted as "used by others". */
@@ -8,6 +8,18 @@ export const PROBE_APPLICATION_NAME = 'pool-capacity/probe';
 /** Load-test runs use `pool-capacity/<run id>`; status polling uses this. */
 export const STATUS_APPLICATION_NAME = 'pool-capacity/status';
 export const APPLICATION_NAME_PREFIX = 'pool-capacity/';
+/** A load test's observer (one per run and server, counting the run's connections). */
+export const OBSERVER_APPLICATION_NAME = `${APPLICATION_NAME_PREFIX}observer`;
+/**
+ * Our own watching connections: never "used by others". A load-test run's agents
+ * (`pool-capacity/<run id>`) are NOT among them: to any other run, probe or status poll they hold
+ * slots like any client, so a second run cannot take the margin the first one left.
+ */
+export const SERVICE_APPLICATION_NAMES: readonly string[] = [
+  PROBE_APPLICATION_NAME,
+  STATUS_APPLICATION_NAME,
+  OBSERVER_APPLICATION_NAME,
+];
 
 /** What one server allows one role on one database, read live. */
 export interface ServerFacts {
@@ -25,7 +37,7 @@ export interface ServerFacts {
   roleLimit: number;
   /** -1 = no limit */
   databaseLimit: number;
-  /** Client backends on the server that are not ours (probe, status, load tests). */
+  /** Client backends on the server other than our probe, status and observer connections (load-test runs count). */
   usedByOthers: number;
   /** Connections of this role / to this database that are not ours. */
   roleInUse: number;
@@ -71,7 +83,8 @@ const USAGE_SQL = `
 SELECT count(*) FILTER (WHERE NOT ours)::int AS others,
        count(*) FILTER (WHERE NOT ours AND usename = current_user)::int AS role_in_use,
        count(*) FILTER (WHERE NOT ours AND datname = current_database())::int AS db_in_use
-FROM (SELECT coalesce(application_name LIKE '${APPLICATION_NAME_PREFIX}%', false) AS ours, usename, datname
+FROM (SELECT coalesce(application_name IN (${SERVICE_APPLICATION_NAMES.map((n) => `'${n}'`).join(', ')}), false) AS ours,
+             usename, datname
       FROM pg_stat_activity
       WHERE ${CLIENT_BACKENDS}) a`;
 
@@ -80,15 +93,39 @@ export interface ProbeOptions {
   signal?: AbortSignal;
 }
 
-/** Reads a server's limits with one short-lived connection, closed whatever happens. */
+/**
+ * How long a whole probe may take: two connects (the server, and PgBouncer's admin console behind
+ * a pooler) and a few catalog reads. A probe still running then is abandoned with a timeout.
+ */
+export function probeDeadlineMs(connectTimeoutMs: number): number {
+  return 2 * connectTimeoutMs + 4000;
+}
+
+/**
+ * Reads a server's limits with one short-lived connection, closed whatever happens. Ends within
+ * probeDeadlineMs (plus the bounded close), or at once when the signal aborts.
+ */
 export async function probeServer(target: ConnectionTarget, options: ProbeOptions): Promise<ProbeOutcome> {
+  const deadlineMs = probeDeadlineMs(options.connectTimeoutMs);
+  const stop = new AbortController();
+  const onOuterAbort = () => stop.abort();
+  if (options.signal?.aborted) stop.abort();
+  options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    stop.abort();
+  }, deadlineMs);
   let client: Awaited<ReturnType<typeof openConnection>> | undefined;
+  let stopListening = () => {};
   try {
     client = await openConnection(target, {
       connectTimeoutMs: options.connectTimeoutMs,
       applicationName: PROBE_APPLICATION_NAME,
-      signal: options.signal,
+      signal: stop.signal,
     });
+    // A query in flight when the deadline passes or the caller cancels fails at once.
+    stopListening = destroyOnAbort(client, stop.signal);
     const facts = (await client.query(FACTS_SQL)).rows[0];
     const usage = (await client.query(USAGE_SQL)).rows[0];
     // The backend listening elsewhere than we connected means something sits in between.
@@ -98,9 +135,10 @@ export async function probeServer(target: ConnectionTarget, options: ProbeOption
         : await detectPooler(target, facts.backend_port, {
             connectTimeoutMs: options.connectTimeoutMs,
             applicationName: PROBE_APPLICATION_NAME,
-            ownPrefix: APPLICATION_NAME_PREFIX,
-            signal: options.signal,
+            isOwn: (applicationName) => SERVICE_APPLICATION_NAMES.includes(applicationName),
+            signal: stop.signal,
           });
+    if (stop.signal.aborted) throw abortedProbe(timedOut, deadlineMs);
     return {
       ok: true,
       facts: {
@@ -122,8 +160,20 @@ export async function probeServer(target: ConnectionTarget, options: ProbeOption
       },
     };
   } catch (error) {
-    return { ok: false, failure: classifyFailure(error, target.password) };
+    const cause = stop.signal.aborted ? abortedProbe(timedOut, deadlineMs) : error;
+    return { ok: false, failure: classifyFailure(cause, target.password) };
   } finally {
-    await client?.end().catch(() => {});
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onOuterAbort);
+    stopListening();
+    if (client) await closeConnection(client);
   }
+}
+
+function abortedProbe(timedOut: boolean, deadlineMs: number): Error {
+  return timedOut
+    ? Object.assign(new Error(`the server did not answer the probe within ${deadlineMs} ms`), {
+        code: 'ETIMEDOUT',
+      })
+    : Object.assign(new Error('cancelled'), { code: 'ABORT_ERR' });
 }

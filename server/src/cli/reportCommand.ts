@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
-import { FAILURE_LABELS, passwordScrubber } from '../db/connectFailure';
+import { describeConnectFailure, unverifiedCode } from '../db/connectFailure';
 import { buildCapacityReport, formatCapacityReport } from '../loadtest/capacityReport';
+import { scrubbedOutput, stopOnBrokenConfig } from './cliFindings';
 import {
+  addConfigOption,
   addSettingsFlags,
   configPathFrom,
   failSetup,
@@ -9,10 +11,12 @@ import {
   type SettingsFlags,
   settingsFrom,
 } from './cliOptions';
+import { writeRunArtifacts } from './runArtifacts';
 
 interface ReportFlags extends SettingsFlags {
   config?: string;
   json?: boolean;
+  html?: string;
 }
 
 /** `pool-capacity report`: server facts and the planning numbers. Exit 2 when a server cannot be probed. */
@@ -20,20 +24,29 @@ export function registerReportCommand(program: Command): void {
   const command = program
     .command('report')
     .description('print the capacity report: server facts, guaranteed and burst capacity, headroom, reserve')
-    .option('--config <path>', 'config file (default .claude-flow/config.yaml)')
-    .option('--json', 'print the report as JSON');
-  addSettingsFlags(command).action(async (flags: ReportFlags) => {
-    process.exitCode = await runReportCommand(flags);
-  });
+    .argument('[config]', 'config file (default .claude-flow/config.yaml)')
+    .option('--json', 'print the report as JSON')
+    .option(
+      '--html <file>',
+      'also write a self-contained HTML report with the capacity bars (for CI artifacts)',
+    )
+    .addHelpText('after', '\nExample:\n  pool-capacity report .claude-flow/config.yaml --json');
+  addSettingsFlags(addConfigOption(command)).action(
+    async (configArgument: string | undefined, flags: ReportFlags) => {
+      process.exitCode = await runReportCommand(configArgument, flags);
+    },
+  );
 }
 
-async function runReportCommand(flags: ReportFlags): Promise<number> {
+async function runReportCommand(configArgument: string | undefined, flags: ReportFlags): Promise<number> {
   const settings = settingsFrom(flags);
-  const path = configPathFrom(flags.config);
+  const path = configPathFrom(configArgument, flags.config);
   const config = await loadCliConfig(path, settings);
   if (!config) return 2;
+  const scrub = config.scrub;
+  // A syntax error first: it may be why no pool is found.
+  if (stopOnBrokenConfig(config, scrub)) return 2;
   if (config.pools.length === 0) return failSetup(`${path} declares no PostgreSQL pools`);
-  const scrub = passwordScrubber(config.pools);
 
   const plan = await buildCapacityReport(config, settings);
   const unreachable = plan.unreachable[0];
@@ -41,10 +54,16 @@ async function runReportCommand(flags: ReportFlags): Promise<number> {
     const f = unreachable.failure;
     return failSetup(
       scrub(
-        `cannot reach the ${unreachable.name} pool's server ${unreachable.server}: ${FAILURE_LABELS[f.class]}${f.code ? ` (${f.code})` : ''}: ${f.message}`,
+        `${unreachable.name} pool: ${unverifiedCode(f.class)}: ${describeConnectFailure(unreachable.server, f)}`,
       ),
     );
   }
-  console.log(scrub(flags.json ? JSON.stringify(plan) : formatCapacityReport(plan)));
-  return plan.servers.some((s) => s.status === 'FAIL') ? 1 : 0;
+  if (plan.cluster?.unverified) return failSetup(scrub(plan.cluster.unverified));
+  console.log(scrubbedOutput(scrub, flags.json ? plan : formatCapacityReport(plan)));
+  await writeRunArtifacts(config, settings, { html: flags.html }, { reports: [], plan });
+  return [...plan.servers, ...plan.poolers, ...(plan.cluster ? [plan.cluster] : [])].some(
+    (s) => s.status === 'FAIL',
+  )
+    ? 1
+    : 0;
 }

@@ -1,10 +1,18 @@
 import { type Command, Option } from 'commander';
-import { type LoadTestOptions, type LoadTestReport, loadTestDefaults } from '../../../shared/loadTest';
-import { passwordScrubber } from '../db/connectFailure';
+import {
+  type LoadTestOptions,
+  type LoadTestReport,
+  loadTestDefaults,
+  loadTestOptionsFor,
+} from '../../../shared/loadTest';
+import { DEFAULT_TARGET_AGENTS } from '../../../shared/settings';
 import { LoadTestRefused, LoadTestSetupError, runLoadTest } from '../loadtest/engine';
 import { formatReportTable } from '../loadtest/reportTable';
+import { scrubbedOutput, stopOnBrokenConfig } from './cliFindings';
 import {
+  addConfigOption,
   addSettingsFlags,
+  CliUsageError,
   configPathFrom,
   failSetup,
   loadCliConfig,
@@ -13,6 +21,9 @@ import {
   type SettingsFlags,
   settingsFrom,
 } from './cliOptions';
+import { listenForInterrupt } from './interrupt';
+import { writeRunArtifacts } from './runArtifacts';
+import { runSweepCommand } from './sweepCommand';
 
 interface TestFlags extends SettingsFlags {
   duration: number;
@@ -27,6 +38,11 @@ interface TestFlags extends SettingsFlags {
   config?: string;
   force?: boolean;
   json?: boolean;
+  /** Capacity sweep: FROM..TO agents, by `step`. */
+  sweep?: string;
+  step: number;
+  html?: string;
+  save?: string;
 }
 
 /** Exit codes: 0 PASS/WARN, 1 the success criteria failed, 2 cannot run (bad input, refused), 130 interrupted. */
@@ -36,7 +52,11 @@ export function registerTestCommand(program: Command): void {
     .description(
       'load-test a pool: N agents start together, each takes a connection, runs SELECT 1, holds it, releases it',
     )
-    .argument('[agents]', 'concurrent agents (default: the target, swarm.maxAgents or 35)', positiveInteger)
+    .argument(
+      '[agents]',
+      `concurrent agents (default: the target, swarm.maxAgents or ${DEFAULT_TARGET_AGENTS})`,
+    )
+    .argument('[config]', 'config file (default .claude-flow/config.yaml); may come alone, without agents')
     .option(
       '--duration <ms>',
       'how long each agent holds its connection',
@@ -75,12 +95,42 @@ export function registerTestCommand(program: Command): void {
         .choices(['project', 'shared', 'both'])
         .default(loadTestDefaults.pool),
     )
-    .option('--config <path>', 'config file (default .claude-flow/config.yaml)')
     .option('--force', 'run even when the safety check refuses (free slots, host allowlist)')
-    .option('--json', 'print the report as one JSON object per run');
-  addSettingsFlags(command).action(async (agents: number | undefined, flags: TestFlags) => {
-    process.exitCode = await runTestCommand(agents, flags);
-  });
+    .option('--json', 'print the report as one JSON object per run')
+    .option('--sweep <from..to>', 'capacity sweep: the capacity test at each agent count from..to')
+    .option('--step <n>', 'with --sweep: agents added per step', positiveInteger, 10)
+    .option('--html <file>', 'also write a self-contained HTML report with charts (for CI artifacts)')
+    .option('--save <dir>', "keep each run's report in this directory (the HTML report's trend)")
+    .addHelpText(
+      'after',
+      '\nExamples:\n  pool-capacity test 35 .claude-flow/config.yaml             # capacity: 35 agents at once\n' +
+        '  pool-capacity test 35 --burst --bursts 5 --pause 100        # burst\n' +
+        '  pool-capacity test 35 --rounds 10 --config path/config.yaml # sustained (leak check)\n' +
+        '  pool-capacity test --sweep 10..80 --step 10 --html out.html # capacity sweep, charted',
+    );
+  addSettingsFlags(addConfigOption(command)).action(
+    async (first: string | undefined, second: string | undefined, flags: TestFlags) => {
+      const { agents, config } = testArguments(first, second);
+      process.exitCode = await runTestCommand(agents, {
+        ...flags,
+        config: configPathFrom(config, flags.config),
+      });
+    },
+  );
+}
+
+/** `test [agents] [config]`: a lone argument that is not a whole number is the config. */
+export function testArguments(
+  first: string | undefined,
+  second: string | undefined,
+): { agents?: number; config?: string } {
+  if (first === undefined) return {};
+  if (second === undefined && !/^\d+$/.test(first)) return { config: first };
+  try {
+    return { agents: positiveInteger(first), config: second };
+  } catch {
+    throw new CliUsageError(`agents must be a whole number of at least 1, not "${first}"`);
+  }
 }
 
 async function runTestCommand(agentsArgument: number | undefined, flags: TestFlags): Promise<number> {
@@ -88,14 +138,32 @@ async function runTestCommand(agentsArgument: number | undefined, flags: TestFla
     return failSetup('choose one shape: --burst or --rounds, not both');
   }
   const settings = settingsFrom(flags);
-  const path = configPathFrom(flags.config);
+  const path = configPathFrom(undefined, flags.config);
   const config = await loadCliConfig(path, settings);
   if (!config) return 2;
-  const scrub = passwordScrubber(config.pools);
-  const options: LoadTestOptions = {
-    ...loadTestDefaults,
+  const scrub = config.scrub;
+  if (stopOnBrokenConfig(config, scrub)) return 2;
+  if (flags.sweep !== undefined) {
+    if (agentsArgument !== undefined || flags.burst || flags.rounds !== undefined)
+      return failSetup('--sweep sets the agent counts itself: give no agents, --burst or --rounds with it');
+    const {
+      shape: _shape,
+      agents: _agents,
+      ...rest
+    } = loadTestOptionsFor(config.targetAgents, {
+      shape: 'capacity',
+      durationMs: flags.duration,
+      mode: flags.mode,
+      onExhausted: flags.onExhausted,
+      acquireTimeoutMs: flags.acquireTimeout,
+      pool: flags.pool,
+      force: flags.force,
+    });
+    return runSweepCommand(config, settings, rest, { text: flags.sweep, step: flags.step }, flags);
+  }
+  const options: LoadTestOptions = loadTestOptionsFor(config.targetAgents, {
     shape: flags.burst ? 'burst' : flags.rounds !== undefined ? 'sustained' : 'capacity',
-    agents: agentsArgument ?? config.targetAgents,
+    agents: agentsArgument,
     durationMs: flags.duration,
     mode: flags.mode,
     onExhausted: flags.onExhausted,
@@ -103,42 +171,39 @@ async function runTestCommand(agentsArgument: number | undefined, flags: TestFla
     pool: flags.pool,
     bursts: flags.bursts,
     pauseMs: flags.pause,
-    rounds: flags.rounds ?? loadTestDefaults.rounds,
-    force: flags.force ?? false,
-  };
+    rounds: flags.rounds,
+    force: flags.force,
+  });
 
-  const controller = new AbortController();
-  let interrupted = false;
-  const onSigint = () => {
-    // A second Ctrl-C while closing gives up at once.
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const interrupt = listenForInterrupt();
   const progress = !flags.json && process.stderr.isTTY ? progressLine() : undefined;
   let report: LoadTestReport;
   try {
     report = await runLoadTest(config.pools, options, {
       settings,
-      signal: controller.signal,
+      signal: interrupt.signal,
       onProgress: progress?.update,
     });
   } catch (error) {
     progress?.clear();
-    if (controller.signal.aborted) {
+    if (interrupt.signal.aborted) {
       console.error('pool-capacity: cancelled before the test started');
       return 130;
     }
-    if (error instanceof LoadTestRefused || error instanceof LoadTestSetupError)
-      return failSetup(scrub(error.message));
+    // Said to the person at the terminal: --force is their way past it.
+    if (error instanceof LoadTestRefused)
+      return failSetup(
+        scrub(`Load test refused: ${error.reasons.join('; ')}. To run it anyway, add --force.`),
+      );
+    if (error instanceof LoadTestSetupError) return failSetup(scrub(error.message));
     return failSetup(scrub(error instanceof Error ? error.message : String(error)));
   } finally {
-    process.off('SIGINT', onSigint);
+    interrupt.dispose();
   }
   progress?.clear();
-  console.log(scrub(flags.json ? JSON.stringify(report) : formatReportTable(report)));
-  if (report.cancelled || interrupted) return 130;
+  console.log(scrubbedOutput(scrub, flags.json ? report : formatReportTable(report)));
+  await writeRunArtifacts(config, settings, flags, { reports: [report] });
+  if (report.cancelled || interrupt.interrupted()) return 130;
   return report.verdict === 'FAIL' ? 1 : 0;
 }
 

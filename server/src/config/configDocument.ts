@@ -1,5 +1,6 @@
 import { isMap, isScalar, type Node, type Pair, parseDocument, type YAMLMap } from 'yaml';
 import type { ConfigDocument, ConfigValue, OffsetRange, PoolDeclaration, PoolName } from './poolConfig';
+import { ECHO_LIMIT, passwordValueSpans, scrubberOf, writtenPasswords } from './secretScrubber';
 
 /** Keys of a pool mapping that say where and how it connects. */
 export const CONNECTION_KEYS = [
@@ -15,6 +16,9 @@ export const CONNECTION_KEYS = [
   'sslkey',
 ] as const;
 
+/** Keys of the patroni block besides its connection and sizes. */
+export const PATRONI_KEYS = ['enabled', 'apiHosts', 'apiPort', 'apiTimeout', 'failoverTimeout'] as const;
+
 /** A top-level entry of the config with where its text starts. */
 interface RootPair {
   pair: Pair;
@@ -28,15 +32,40 @@ interface ParsedBlock {
 }
 
 /**
- * Parsed top-level entries by their text. Editing a config changes one entry at a time, so
- * revalidating a long file reparses only the entry that changed.
+ * The largest config this product reads, in characters. Real configs are a few kilobytes; a
+ * parse tree costs 20-40 bytes per character, so this keeps one validation in tens of megabytes.
+ * A longer text gets a `config-too-large` finding and is not parsed at all.
  */
-const blockCache = new Map<string, ParsedBlock>();
-const BLOCK_CACHE_LIMIT = 4000;
+export const MAX_CONFIG_CHARS = 1024 * 1024;
 
-function parseBlock(text: string): ParsedBlock {
-  const cached = blockCache.get(text);
-  if (cached) return cached;
+/**
+ * Parsed top-level entries, one slot per config and entry (its key and how many entries before it
+ * had the same key), so an edit replaces that entry's tree instead of adding one. Editing changes
+ * one entry at a time, so revalidating a long file reparses only the entry that changed. Bounded by
+ * the characters the trees were parsed from (their size follows), and by slots.
+ */
+const blockCache = new Map<string, { text: string; parsed: ParsedBlock }>();
+export const BLOCK_CACHE_CHARS = MAX_CONFIG_CHARS;
+const BLOCK_CACHE_SLOTS = 512;
+let blockCacheChars = 0;
+
+/** What the block cache holds now (for tests and the benchmark). */
+export function blockCacheUsage(): { slots: number; chars: number } {
+  return { slots: blockCache.size, chars: blockCacheChars };
+}
+
+function parseBlock(slot: string, text: string): ParsedBlock {
+  const cached = blockCache.get(slot);
+  if (cached) {
+    blockCache.delete(slot);
+    blockCacheChars -= cached.text.length;
+    if (cached.text === text) {
+      // Most recently used goes last: eviction takes the first.
+      blockCache.set(slot, cached);
+      blockCacheChars += text.length;
+      return cached.parsed;
+    }
+  }
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: false });
   const parsed: ParsedBlock = {
     pairs: isMap(doc.contents) ? doc.contents.items : [],
@@ -46,9 +75,22 @@ function parseBlock(text: string): ParsedBlock {
       end: e.pos[1],
     })),
   };
-  if (blockCache.size >= BLOCK_CACHE_LIMIT) blockCache.delete(blockCache.keys().next().value as string);
-  blockCache.set(text, parsed);
+  if (text.length <= BLOCK_CACHE_CHARS) {
+    blockCache.set(slot, { text, parsed });
+    blockCacheChars += text.length;
+    while (blockCacheChars > BLOCK_CACHE_CHARS || blockCache.size > BLOCK_CACHE_SLOTS) {
+      const [oldest, entry] = blockCache.entries().next().value as [string, { text: string }];
+      blockCache.delete(oldest);
+      blockCacheChars -= entry.text.length;
+    }
+  }
   return parsed;
+}
+
+/** Forget every parsed entry (tests start from an empty cache). */
+export function clearBlockCache(): void {
+  blockCache.clear();
+  blockCacheChars = 0;
 }
 
 /**
@@ -71,32 +113,60 @@ export function topLevelBlocks(text: string): { start: number; text: string }[] 
 /**
  * Reads the pools out of a `.claude-flow/config.yaml` text, keeping every value's offsets.
  * Never throws: broken YAML yields syntax errors plus whatever pools could still be read.
+ * `source` (the config's path) names the cache slots, so two configs do not share them.
  */
-export function parseConfigDocument(text: string): ConfigDocument {
-  const blocks = topLevelBlocks(text) ?? [{ start: 0, text }];
+export function parseConfigDocument(text: string, source = ''): ConfigDocument {
+  if (text.length > MAX_CONFIG_CHARS) {
+    return { layout: 'none', pools: [], syntaxErrors: [], tooLarge: { length: text.length } };
+  }
+  const { rootPairs, syntaxErrors } = parseRootPairs(text, source);
+  const rootEntry = (key: string) => rootPairs.find((entry) => keyName(entry.pair) === key);
+  const { layout, mode, pools } = readPools(rootEntry);
+  const swarm = rootEntry('swarm')?.pair.value;
+  const maxAgentsNode = isMap(swarm) ? swarm.get('maxAgents', true) : undefined;
+  const maxAgents =
+    isScalar(maxAgentsNode) && Number.isInteger(maxAgentsNode.value) && (maxAgentsNode.value as number) >= 1
+      ? (maxAgentsNode.value as number)
+      : undefined;
+  return { layout, ...(mode ? { mode } : {}), pools, maxAgents, syntaxErrors };
+}
+
+/** The top-level pairs, each top-level block parsed (and cached) on its own, and their syntax errors. */
+function parseRootPairs(
+  text: string,
+  source: string,
+): { rootPairs: RootPair[]; syntaxErrors: ConfigDocument['syntaxErrors'] } {
+  const blocks = topLevelBlocks(text);
   const rootPairs: RootPair[] = [];
   const syntaxErrors: ConfigDocument['syntaxErrors'] = [];
-  for (const block of blocks) {
-    const parsed = parseBlock(block.text);
+  const seen = new Map<string, number>();
+  const secrets = passwordValueSpans(text);
+  const written = writtenPasswords(text);
+  for (const block of blocks ?? [{ start: 0, text }]) {
+    const head = blocks ? (/^[^\s#][^:\n]*/m.exec(block.text)?.[0] ?? '') : '\0whole';
+    const nth = seen.get(head) ?? 0;
+    seen.set(head, nth + 1);
+    const parsed = parseBlock(`${source}\0${head}\0${nth}`, block.text);
     for (const pair of parsed.pairs) rootPairs.push({ pair, base: block.start });
     for (const error of parsed.errors) {
-      syntaxErrors.push({
-        message: error.message,
-        // A position past its own entry (the parser hit the entry's end) stays within the entry.
-        range: clampRange(
-          {
-            start: block.start + Math.min(error.start, block.text.length),
-            end: block.start + Math.min(error.end, block.text.length),
-          },
-          text,
-        ),
-      });
+      // A position past its own entry (the parser hit the entry's end) stays within the entry.
+      const range = clampRange(
+        {
+          start: block.start + Math.min(error.start, block.text.length),
+          end: block.start + Math.min(error.end, block.text.length),
+        },
+        text,
+      );
+      syntaxErrors.push({ message: safeParserMessage(error.message, range, secrets, written), range });
     }
   }
-  const rootEntry = (key: string) => rootPairs.find((entry) => keyName(entry.pair) === key);
-  const pools: PoolDeclaration[] = [];
-  let layout: ConfigDocument['layout'] = 'none';
+  return { rootPairs, syntaxErrors };
+}
 
+/** The pools of layout B (singleNode/patroni) or, failing that, of layout A (memory.postgresql). */
+function readPools(
+  rootEntry: (key: string) => RootPair | undefined,
+): Pick<ConfigDocument, 'layout' | 'mode' | 'pools'> {
   const memoryEntry = rootEntry('memory');
   const memory = isMap(memoryEntry?.pair.value) ? memoryEntry.pair.value : undefined;
   const postgresql = mapAt(memory, 'postgresql');
@@ -113,38 +183,44 @@ export function parseConfigDocument(text: string): ConfigDocument {
     [rootEntry, []],
   ];
   for (const [entry, path] of containers) {
-    const singleNode = entry('singleNode');
-    const patroni = entry('patroni');
-    if (!singleNode && !patroni) continue;
-    layout = 'B';
-    if (singleNode && isMap(singleNode.pair.value)) {
-      for (const name of ['project', 'shared'] as const) {
-        const pool = mapPair(singleNode.pair.value, name);
-        if (pool)
-          pools.push(declarePool(name, [...path, 'singleNode', name], pool, 'poolSize', singleNode.base));
-      }
-    }
-    if (patroni)
-      pools.push(declarePool('patroni', [...path, 'patroni'], patroni.pair, 'maxConnections', patroni.base));
-    break;
+    const layoutB = readLayoutB(entry, path);
+    if (layoutB) return layoutB;
   }
-  if (layout === 'none' && postgresql) {
-    for (const name of ['project', 'shared'] as const) {
-      const pool = mapPair(postgresql, name);
-      if (pool) {
-        layout = 'A';
-        pools.push(declarePool(name, ['memory', 'postgresql', name], pool, 'poolSize', memoryBase));
-      }
-    }
+  const pools: PoolDeclaration[] = [];
+  for (const name of ['project', 'shared'] as const) {
+    const pool = postgresql && mapPair(postgresql, name);
+    if (pool) pools.push(declarePool(name, ['memory', 'postgresql', name], pool, 'poolSize', memoryBase));
   }
+  return { layout: pools.length > 0 ? 'A' : 'none', pools };
+}
 
-  const swarm = rootEntry('swarm')?.pair.value;
-  const maxAgentsNode = isMap(swarm) ? swarm.get('maxAgents', true) : undefined;
-  const maxAgents =
-    isScalar(maxAgentsNode) && Number.isInteger(maxAgentsNode.value) && (maxAgentsNode.value as number) >= 1
-      ? (maxAgentsNode.value as number)
-      : undefined;
-  return { layout, pools, maxAgents, syntaxErrors };
+/** Layout B's pools in one container (memory.postgresql, memory or the top level), if it has them. */
+function readLayoutB(
+  entry: (key: string) => RootPair | undefined,
+  path: string[],
+): Pick<ConfigDocument, 'layout' | 'mode' | 'pools'> | undefined {
+  const singleNode = entry('singleNode');
+  const patroni = entry('patroni');
+  if (!singleNode && !patroni) return undefined;
+  const pools: PoolDeclaration[] = [];
+  let mode: ConfigValue | undefined;
+  const modeEntry = entry('mode');
+  const modeNode = modeEntry?.pair.value as Node | null | undefined;
+  if (modeEntry && isScalar(modeNode) && modeNode.range)
+    mode = {
+      value: modeNode.value,
+      range: { start: modeEntry.base + modeNode.range[0], end: modeEntry.base + modeNode.range[1] },
+    };
+  if (singleNode && isMap(singleNode.pair.value)) {
+    for (const name of ['project', 'shared'] as const) {
+      const pool = mapPair(singleNode.pair.value, name);
+      if (pool)
+        pools.push(declarePool(name, [...path, 'singleNode', name], pool, 'poolSize', singleNode.base));
+    }
+  }
+  if (patroni)
+    pools.push(declarePool('patroni', [...path, 'patroni'], patroni.pair, 'maxConnections', patroni.base));
+  return { layout: 'B', ...(mode ? { mode } : {}), pools };
 }
 
 function declarePool(
@@ -159,6 +235,11 @@ function declarePool(
     return { start: base + start, end: base + valueEnd };
   };
   const keyRange = rangeOf(pair.key as Node);
+  const valueNode = pair.value as Node | null;
+  const extent = {
+    start: keyRange.start,
+    end: Math.max(keyRange.end, valueNode?.range ? rangeOf(valueNode).end : keyRange.end),
+  };
   const map = isMap(pair.value) ? pair.value : undefined;
   const valueAt = (key: string): (ConfigValue & { key: string }) | undefined => {
     const valuePair = map?.items.find((item) => keyName(item) === key);
@@ -177,7 +258,41 @@ function declarePool(
   // Patroni's block names its sizes maxConnections/minConnections; the single pools call their
   // minimum `minConnections` or `minPoolSize` in some versions.
   const min = valueAt('minConnections') ?? valueAt('minPoolSize');
-  return { name, path, keyRange, size: valueAt(sizeKey), min, connection };
+  const declaration: PoolDeclaration = {
+    name,
+    path,
+    keyRange,
+    extent,
+    size: valueAt(sizeKey),
+    min,
+    connection,
+  };
+  if (name === 'patroni') {
+    // Where the cluster's REST API is and how long to wait for it (server/src/cluster/patroniSettings.ts).
+    declaration.patroni = {};
+    for (const key of PATRONI_KEYS) {
+      const value = valueAt(key);
+      if (value) declaration.patroni[key] = value;
+    }
+  }
+  return declaration;
+}
+
+/**
+ * The parser quotes the text it stumbled on; where that is a password, say where and why without
+ * quoting it (an unquoted password starting with `|` or `>` is a broken block scalar to YAML).
+ */
+function safeParserMessage(
+  message: string,
+  range: OffsetRange,
+  secrets: { start: number; end: number }[],
+  written: string[],
+): string {
+  if (secrets.some((span) => range.start <= span.end && range.end >= span.start - 1)) {
+    return 'the value of a password key is not valid YAML (its text is not shown); quote it, e.g. password: "…"';
+  }
+  const scrubbed = scrubberOf(written)(message);
+  return scrubbed.length > 2 * ECHO_LIMIT ? `${scrubbed.slice(0, 2 * ECHO_LIMIT)}…` : scrubbed;
 }
 
 function keyName(pair: Pair): string | undefined {

@@ -1,13 +1,15 @@
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { DEFAULT_TARGET_AGENTS, type PoolCapacitySettings, settingsDefaults } from '../../../shared/settings';
-import { parseConfigDocument } from './configDocument';
+import { inactiveReason } from '../cluster/patroniSettings';
+import { MAX_CONFIG_CHARS, parseConfigDocument } from './configDocument';
 import {
   type ConfigEnvironment,
   expandVariables,
   loadConfigEnvironment,
   resolveTarget,
 } from './connectionSettings';
-import type { ConfigDocument, ConfigValue, ResolvedPool } from './poolConfig';
+import type { ConfigDocument, ConfigSyntaxError, ConfigValue, OffsetRange, ResolvedPool } from './poolConfig';
+import { collectSecrets, echoValue, type Scrub, scrubberOf, writtenPasswords } from './secretScrubber';
 
 /** A config read and resolved: the unit the checker, the hover, the CLI and the load test work on. */
 export interface LoadedConfig {
@@ -18,6 +20,8 @@ export interface LoadedConfig {
   /** settings.targetAgents, else swarm.maxAgents, else 35. */
   targetAgents: number;
   targetAgentsSource: 'setting' | 'swarm.maxAgents' | 'default';
+  /** Removes every password this config brought in from text before it is shown (one scrubber). */
+  scrub: Scrub;
 }
 
 /** Reads a pool size as the host tool would: an integer >= 1, possibly through `${VAR}`. */
@@ -30,7 +34,7 @@ export function readPoolSize(
   if (typeof raw === 'string' && raw.includes('${')) raw = expandVariables(raw, env).value;
   if (typeof raw === 'string' && /^\s*\d+\s*$/.test(raw)) raw = Number(raw);
   if (typeof raw === 'number' && Number.isInteger(raw) && raw >= 1) return { size: raw };
-  const shown = raw === null || raw === undefined || raw === '' ? 'empty' : JSON.stringify(raw);
+  const shown = raw === null || raw === undefined || raw === '' ? 'empty' : echoValue(raw);
   return { problem: `${value.key} must be a whole number of at least 1, not ${shown}` };
 }
 
@@ -40,18 +44,22 @@ export async function resolveConfig(
   processEnv: ConfigEnvironment,
   settings: PoolCapacitySettings = settingsDefaults,
 ): Promise<LoadedConfig> {
-  const document = parseConfigDocument(text);
+  const document = parseConfigDocument(text, path);
   const env = await loadConfigEnvironment(path, processEnv);
   const pools = await Promise.all(
     document.pools.map(async (declaration): Promise<ResolvedPool> => {
-      const resolution = await resolveTarget(declaration, env);
-      const poolSize = readPoolSize(declaration.size, env).size;
-      const minSize = readPoolSize(declaration.min, env).size;
+      const resolution = await resolveTarget(declaration, env, {
+        allowPlainPasswordHosts: settings.allowPlainPasswordHosts,
+      });
+      const size = readPoolSize(declaration.size, env);
+      const min = readPoolSize(declaration.min, env);
       return {
         declaration,
         name: declaration.name,
-        poolSize,
-        minSize,
+        poolSize: size.size,
+        minSize: min.size,
+        ...(size.problem ? { poolSizeProblem: size.problem } : {}),
+        ...(min.problem ? { minSizeProblem: min.problem } : {}),
         target: resolution.target,
         resolution,
       };
@@ -63,7 +71,15 @@ export async function resolveConfig(
       : document.maxAgents !== undefined
         ? ([document.maxAgents, 'swarm.maxAgents'] as const)
         : ([DEFAULT_TARGET_AGENTS, 'default'] as const);
-  return { path, text, document, pools, targetAgents, targetAgentsSource };
+  const scrub = scrubberOf(
+    collectSecrets({
+      passwords: pools.map((pool) => pool.target.password),
+      written: writtenPasswords(text),
+      environment: env,
+      referenced: pools.flatMap((pool) => pool.resolution.passwordVariables),
+    }),
+  );
+  return { path, text, document, pools, targetAgents, targetAgentsSource, scrub };
 }
 
 export async function loadConfigFile(
@@ -71,11 +87,99 @@ export async function loadConfigFile(
   env: ConfigEnvironment = process.env,
   settings: PoolCapacitySettings = settingsDefaults,
 ): Promise<LoadedConfig> {
-  const text = await readFile(path, 'utf8');
-  return resolveConfig(path, text, env, settings);
+  return resolveConfig(path, await readConfigText(path), env, settings);
 }
 
-/** Pools the server checks apply to: the patroni block names REST API hosts, not a PostgreSQL server. */
+/**
+ * Reads a config file, refusing one longer than the largest config this product reads
+ * (MAX_CONFIG_CHARS) before reading it whole: a 2 GB file is a clear error, not a 2 GB process.
+ */
+export async function readConfigText(path: string): Promise<string> {
+  const file = await open(path, 'r');
+  try {
+    const stat = await file.stat();
+    // UTF-8 takes at least one byte per character, so a file this long has too many characters.
+    const limit = MAX_CONFIG_CHARS * 4;
+    if (!stat.isFile() || stat.size > limit) {
+      throw Object.assign(
+        new Error(
+          stat.isFile()
+            ? `the config is ${stat.size} bytes; the largest config Pool Capacity reads is ${MAX_CONFIG_CHARS} characters`
+            : 'not a regular file',
+        ),
+        { code: 'ECONFIGSIZE' },
+      );
+    }
+    return await file.readFile('utf8');
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * The syntax error inside a pool's own text, if any. The parser then may have dropped or misread
+ * its connection keys, and probing what is left would reach libpq's defaults (someone else's
+ * server) instead of the one meant. An error touching either end of the pool counts too.
+ */
+export function poolSyntaxError(
+  config: Pick<LoadedConfig, 'document'>,
+  pool: Pick<ResolvedPool, 'declaration'>,
+): ConfigSyntaxError | undefined {
+  const { extent } = pool.declaration;
+  return config.document.syntaxErrors.find(
+    (error) => error.range.start <= extent.end && error.range.end >= extent.start,
+  );
+}
+
+/**
+ * Pools the server checks apply to: the patroni block names REST API hosts, not a PostgreSQL
+ * server; a pool with an unusable connection value or broken YAML is never probed, so no guess
+ * (libpq's defaults, `[object Object]` as a host) is ever connected to.
+ */
 export function probedPools(config: LoadedConfig): ResolvedPool[] {
-  return config.pools.filter((pool) => pool.name !== 'patroni' && pool.resolution.problems.length === 0);
+  return config.pools.filter(
+    (pool) =>
+      pool.name !== 'patroni' &&
+      // The layout the mode does not use (singleNode under patroni-ha) is checked for valid values only.
+      inactiveReason(config.document, pool.name) === undefined &&
+      pool.resolution.problems.length === 0 &&
+      !poolSyntaxError(config, pool),
+  );
+}
+
+/**
+ * What stops `report` and `test` before they connect: syntax errors first, then connection
+ * values that cannot be used, in the order they stand in the file.
+ */
+export function blockingProblems(
+  config: LoadedConfig,
+): { code: 'yaml-syntax' | 'invalid-connection-setting'; message: string; range: OffsetRange }[] {
+  const syntax = config.document.syntaxErrors.map((error) => ({
+    code: 'yaml-syntax' as const,
+    message: `YAML syntax error: ${error.message}`,
+    range: error.range,
+  }));
+  const settings = config.pools.flatMap((pool) =>
+    pool.resolution.problems.map((problem) => ({
+      code: 'invalid-connection-setting' as const,
+      message: `${pool.name}: ${problem.message}`,
+      range: problem.range,
+    })),
+  );
+  return [...syntax, ...settings.sort((a, b) => a.range.start - b.range.start)];
+}
+
+/**
+ * For the editor's load test and capacity report: the first problem that stops them, as one
+ * sentence with its line and column (1-based), or undefined when the config can be used.
+ */
+export function brokenConfigMessage(config: LoadedConfig): string | undefined {
+  const problems = blockingProblems(config);
+  const first = problems[0];
+  if (!first) return undefined;
+  const before = config.text.slice(0, first.range.start);
+  const line = before.split('\n').length;
+  const column = first.range.start - (before.lastIndexOf('\n') + 1) + 1;
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more in the Problems panel)` : '';
+  return `The config has ${first.code === 'yaml-syntax' ? 'a syntax error' : 'an unusable connection setting'} to fix first, at line ${line}, column ${column}: ${first.message}${more}. Nothing was connected to.`;
 }

@@ -21,14 +21,18 @@ export interface PoolDeclaration {
   name: PoolName;
   /** YAML path of the pool's mapping, e.g. ['memory', 'postgresql', 'project']. */
   path: string[];
-  /** Range of the pool's key (where server-unreachable goes). */
+  /** Range of the pool's key (where a "could not verify" finding goes). */
   keyRange: OffsetRange;
+  /** From the pool's key to the end of its value: a syntax error inside it means its keys may be lost. */
+  extent: OffsetRange;
   /** poolSize (layout A / singleNode) or maxConnections (patroni). */
   size?: ConfigValue & { key: string };
   /** minConnections where the layout has one. */
   min?: ConfigValue & { key: string };
   /** Connection keys as written (host, port, database, user, password, ssl, sslmode, ...). */
   connection: Record<string, ConfigValue>;
+  /** The patroni block's own keys as written (enabled, apiHosts, apiPort, apiTimeout, failoverTimeout, ...). */
+  patroni?: Record<string, ConfigValue>;
 }
 
 export interface ConfigSyntaxError {
@@ -38,10 +42,14 @@ export interface ConfigSyntaxError {
 
 export interface ConfigDocument {
   layout: 'A' | 'B' | 'none';
+  /** Layout B's `mode` (single-node | patroni-ha) as written, next to singleNode and patroni. */
+  mode?: ConfigValue;
   pools: PoolDeclaration[];
   /** swarm.maxAgents when it is a positive integer. */
   maxAgents?: number;
   syntaxErrors: ConfigSyntaxError[];
+  /** Set when the text is longer than MAX_CONFIG_CHARS: then nothing was parsed. */
+  tooLarge?: { length: number };
 }
 
 /** A pool with its connection fully resolved, as the probe, the budget and the load test use it. */
@@ -51,6 +59,9 @@ export interface ResolvedPool {
   /** Valid integer >= 1, or undefined when missing or invalid (an invalid-pool-size diagnostic says why). */
   poolSize?: number;
   minSize?: number;
+  /** Why the size (or min) given is not usable, read with the same variables as the size itself. */
+  poolSizeProblem?: string;
+  minSizeProblem?: string;
   target: ConnectionTarget;
   /** Where each connection setting came from, and what could not be resolved. */
   resolution: TargetResolution;

@@ -1,3 +1,5 @@
+import { redact } from '../config/secretScrubber';
+
 /**
  * Names why a connection or query failed, by SQLSTATE first and message variant second, so the
  * probe, the load-test engine and the CLI speak of failures in the same terms.
@@ -16,6 +18,7 @@ export type FailureClass =
   | 'server-starting' // 57P03 / shutting down
   | 'connection-refused' // ECONNREFUSED
   | 'dns' // ENOTFOUND / EAI_AGAIN
+  | 'host-unreachable' // EHOSTUNREACH / ENETUNREACH: no route to the host
   | 'connect-timeout'
   | 'connection-lost' // the server went away mid-session
   | 'ssl'
@@ -60,6 +63,7 @@ export const FAILURE_LABELS: Record<FailureClass, string> = {
   'server-starting': 'server starting up or shutting down',
   'connection-refused': 'connection refused',
   dns: 'host not found',
+  'host-unreachable': 'no route to host',
   'connect-timeout': 'connect timeout',
   'connection-lost': 'connection lost',
   ssl: 'SSL error',
@@ -72,15 +76,90 @@ interface ErrorLike {
   message?: unknown;
 }
 
-/** Classifies a 53300 refusal by its message variant. */
+/**
+ * Classifies a 53300 refusal by its message variant. Every wording the servers our users run send:
+ * - PostgreSQL: "sorry, too many clients already";
+ * - up to 15: "remaining connection slots are reserved for non-replication superuser connections";
+ * - 16+: "... reserved for roles with the SUPERUSER attribute" and "... reserved for roles with
+ *   privileges of the pg_use_reserved_connections role";
+ * - managed platforms: RDS "... reserved for non-replication superuser and rds_superuser
+ *   connections", and others' own reserved roles;
+ * - "too many connections for role ..." / "... for database ..." (CONNECTION LIMIT).
+ * A wording not listed (a translated server, a new platform) still is a 53300 slot refusal.
+ */
 export function classifyRefusal(message: string): FailureClass {
   // The full phrases: PG16+'s "reserved for roles with ..." also contains "for role".
   if (/too many connections for role/i.test(message)) return 'role-limit';
   if (/too many connections for database/i.test(message)) return 'database-limit';
   if (/pg_use_reserved_connections/i.test(message)) return 'reserved-pg-use-reserved';
-  if (/reserved for .*superuser|SUPERUSER attribute/i.test(message)) return 'reserved-superuser';
+  if (/reserved for .*superuser|SUPERUSER attribute|connection slots are reserved/i.test(message))
+    return 'reserved-superuser';
   return 'too-many-clients';
 }
+
+/**
+ * Why a pool could not be judged against its server: each is its own diagnostic code and its own
+ * reason in `check --json`, so CI can tell a full server from a wrong password.
+ */
+export type UnverifiedCode =
+  | 'server-unreachable'
+  | 'auth-failed'
+  | 'database-missing'
+  | 'server-full'
+  | 'tls-failed';
+
+export const UNVERIFIED_CODES: readonly UnverifiedCode[] = [
+  'server-unreachable',
+  'auth-failed',
+  'database-missing',
+  'server-full',
+  'tls-failed',
+];
+
+/** The one place a failure class becomes a diagnostic code. */
+export function unverifiedCode(cls: FailureClass): UnverifiedCode {
+  switch (cls) {
+    case 'authentication':
+      return 'auth-failed';
+    case 'no-database':
+      return 'database-missing';
+    case 'ssl':
+      return 'tls-failed';
+    // Every 53300 at probe time: no slot was left for the probe itself (CONNECTION LIMITs included),
+    // and PgBouncer refusing a client because max_client_conn is reached.
+    case 'too-many-clients':
+    case 'reserved-superuser':
+    case 'reserved-pg-use-reserved':
+    case 'role-limit':
+    case 'database-limit':
+    case 'pooler-refused':
+      return 'server-full';
+    default:
+      return 'server-unreachable';
+  }
+}
+
+/**
+ * The one wording of "could not read this server", shared by the diagnostic, the hover and the
+ * capacity report: `cannot connect to app@db:5432/appdb: authentication failed (…)`.
+ */
+export function describeConnectFailure(where: string, failure: ConnectFailure): string {
+  // The SQLSTATE (28P01, 53300, ...) is what a DBA searches for; errno codes are in node's message.
+  const code = failure.code && !failure.message.includes(failure.code) ? `${failure.code}: ` : '';
+  const detail = failure.message && failure.message !== FAILURE_LABELS[failure.class] ? failure.message : '';
+  return `cannot connect to ${where}: ${FAILURE_LABELS[failure.class]}${code || detail ? ` (${code}${detail})` : ''}`;
+}
+
+/** TLS failures node reports by error code rather than by a message naming TLS. */
+const TLS_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
 
 export function classifyFailure(error: unknown, password?: string): ConnectFailure {
   const e = (error && typeof error === 'object' ? error : { message: String(error) }) as ErrorLike;
@@ -108,14 +187,21 @@ export function classifyFailure(error: unknown, password?: string): ConnectFailu
       case 'ENOTFOUND':
       case 'EAI_AGAIN':
         return 'dns';
+      case 'EHOSTUNREACH':
+      case 'ENETUNREACH':
+        return 'host-unreachable';
       case 'ETIMEDOUT':
         return 'connect-timeout';
       case 'ECONNRESET':
       case 'EPIPE':
         return 'connection-lost';
+      // We refused to send the password in clear text (connectionSecurity.ts): the login did not happen.
+      case 'EPLAINPASSWORD':
+        return 'authentication';
       case 'ABORT_ERR':
         return 'cancelled';
     }
+    if (code && (TLS_CODES.has(code) || /^ERR_(SSL|TLS)_/.test(code))) return 'ssl';
     if (/timeout expired|timed out|timeout exceeded when trying to connect/i.test(message))
       return 'connect-timeout';
     if (/Connection terminated|connection ended|Client has encountered a connection error/i.test(message))
@@ -125,21 +211,4 @@ export function classifyFailure(error: unknown, password?: string): ConnectFailu
     return 'other';
   })();
   return { class: cls, code, message: message.split('\n')[0] ?? message };
-}
-
-/** Removes a password from any text that may echo it (driver messages, connection strings). */
-export function redact(text: string, password?: string): string {
-  let out = text.replace(/(postgres(?:ql)?:\/\/[^:/\s]*:)[^@\s]*@/gi, '$1***@');
-  if (password && password.length >= 1) out = out.split(password).join('***');
-  return out;
-}
-
-/** Removes every password of the config from text before it is printed (defence in depth). */
-export function passwordScrubber(
-  pools: readonly { target: { password?: string } }[],
-): (text: string) => string {
-  const passwords = [...new Set(pools.map((p) => p.target.password).filter((p): p is string => !!p))];
-  // Longest first, so a password that contains another is removed whole.
-  passwords.sort((a, b) => b.length - a.length);
-  return (text) => passwords.reduce((out, password) => redact(out, password), redact(text));
 }

@@ -7,6 +7,11 @@ export interface ConnectionTarget {
   /** Never printed: messages use `describeTarget`. */
   password?: string;
   ssl?: SslSettings;
+  /**
+   * The user allows this host to ask for the password in clear text or as MD5 over a connection
+   * whose TLS is not verified (poolCapacity.allowPlainPasswordHosts); otherwise it is not sent.
+   */
+  allowPlainPassword?: boolean;
 }
 
 export interface SslSettings {

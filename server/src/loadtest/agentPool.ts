@@ -1,7 +1,8 @@
+import { setMaxListeners } from 'node:events';
 import type pg from 'pg';
 import type { OnExhausted } from '../../../shared/loadTest';
 import type { ConnectionTarget } from '../db/connectionTarget';
-import { abortError, openConnection } from '../db/openConnection';
+import { abortError, CLOSE_TIMEOUT_MS, closeConnection, openConnection } from '../db/openConnection';
 
 /** Thrown by a fail-fast pool when every connection is out (psycopg2's "connection pool exhausted"). */
 export class PoolExhaustedError extends Error {
@@ -42,9 +43,10 @@ export class TrackedConnection {
     });
   }
 
-  async close(): Promise<void> {
+  /** Ends within boundMs whatever the server does (then the socket is destroyed). */
+  async close(boundMs = CLOSE_TIMEOUT_MS): Promise<void> {
     this.ending = true;
-    await this.client.end().catch(() => {});
+    await closeConnection(this.client, boundMs);
   }
 }
 
@@ -67,7 +69,8 @@ export interface Connector {
   release(lease: Lease, discard?: boolean): void;
   /** Server connections currently open (idle, busy and still connecting). */
   openCount(): number;
-  close(): Promise<void>;
+  /** Abandons connects in flight and closes every connection, each within boundMs. */
+  close(boundMs?: number): Promise<void>;
 }
 
 export interface ConnectOptions {
@@ -82,9 +85,18 @@ export interface ConnectOptions {
 abstract class ConnectionSet implements Connector {
   protected readonly open = new Set<TrackedConnection>();
   private readonly connecting = new Set<Promise<unknown>>();
+  /** Closes started by discard(): close() waits for them too (each is bounded). */
+  private readonly closing = new Set<Promise<void>>();
   protected closed = false;
+  /** Aborted by close() or the run's signal: connects in flight are abandoned at once. */
+  private readonly stop = new AbortController();
 
-  constructor(protected readonly options: ConnectOptions) {}
+  constructor(protected readonly options: ConnectOptions) {
+    // Every connect in flight listens on it: hundreds of listeners are expected.
+    setMaxListeners(0, this.stop.signal);
+    if (options.signal.aborted) this.stop.abort();
+    else options.signal.addEventListener('abort', () => this.stop.abort(), { once: true });
+  }
 
   abstract acquire(): Promise<Lease>;
   abstract release(lease: Lease, discard?: boolean): void;
@@ -98,7 +110,7 @@ abstract class ConnectionSet implements Connector {
     const attempt = openConnection(this.options.target, {
       connectTimeoutMs: this.options.connectTimeoutMs,
       applicationName: this.options.applicationName,
-      signal: this.options.signal,
+      signal: this.stop.signal,
     });
     this.connecting.add(attempt);
     try {
@@ -118,17 +130,20 @@ abstract class ConnectionSet implements Connector {
 
   protected discard(connection: TrackedConnection): void {
     this.open.delete(connection);
-    void connection.close();
+    const closing = connection.close();
+    this.closing.add(closing);
+    void closing.then(() => this.closing.delete(closing));
   }
 
-  async close(): Promise<void> {
+  async close(boundMs = CLOSE_TIMEOUT_MS): Promise<void> {
     this.closed = true;
+    this.stop.abort();
     this.onClose();
-    // In-flight connects end themselves (signal or the closed flag); wait for them so none is left.
+    // In-flight connects are abandoned by the abort (their sockets destroyed); they settle at once.
     await Promise.allSettled([...this.connecting]);
     const all = [...this.open];
     this.open.clear();
-    await Promise.all(all.map((c) => c.close()));
+    await Promise.all([...all.map((c) => c.close(boundMs)), ...this.closing]);
   }
 
   protected onClose(): void {}
@@ -164,8 +179,8 @@ interface Waiter {
 
 /**
  * mode pool: at most `max` connections. `fail` rejects at once when all are out, exactly like the
- * predecessor's ThreadedConnectionPool, so N > max simultaneous agents give exactly max successes;
- * `wait` queues agents FIFO until a connection comes back or the acquire timeout passes.
+ * psycopg2 ThreadedConnectionPool our users' agents use, so N > max simultaneous agents give exactly
+ * max successes; `wait` queues agents FIFO until a connection comes back or the acquire timeout passes.
  *
  * Returned connections stay open for the next agent (as node-postgres' pg.Pool keeps them for its
  * idle timeout, which outlasts any pause between bursts); psycopg2 instead closed those above minconn.

@@ -3,7 +3,7 @@ import type { PoolerFacts } from '../capacity/poolerFacts';
 import { APPLICATION_NAME_PREFIX } from '../capacity/serverFacts';
 import { type ConnectFailure, classifyFailure } from '../db/connectFailure';
 import type { ConnectionTarget } from '../db/connectionTarget';
-import { openConnection } from '../db/openConnection';
+import { CLOSE_TIMEOUT_MS, closeConnection, destroyConnection, openConnection } from '../db/openConnection';
 
 /** The observer's own name: under our prefix (so probes never count it as another client), not the run's. */
 export const OBSERVER_APPLICATION_NAME = `${APPLICATION_NAME_PREFIX}observer`;
@@ -35,6 +35,7 @@ export class ServerObserver {
     target: ConnectionTarget,
     connectTimeoutMs: number,
     pooler?: PoolerFacts,
+    signal?: AbortSignal,
   ): Promise<{ observer?: ServerObserver; failure?: ConnectFailure }> {
     if (pooler && !pooler.limits) {
       return {
@@ -48,6 +49,7 @@ export class ServerObserver {
       const client = await openConnection(pooler ? { ...target, database: 'pgbouncer' } : target, {
         connectTimeoutMs,
         applicationName: OBSERVER_APPLICATION_NAME,
+        signal,
       });
       return { observer: new ServerObserver(client, serverKey, pooler !== undefined) };
     } catch (error) {
@@ -55,17 +57,52 @@ export class ServerObserver {
     }
   }
 
+  /** Every count read, in order (epoch ms): the report's connections-over-time chart. */
+  readonly samples: { at: number; connections: number }[] = [];
+
+  private sampled(connections: number): number {
+    this.samples.push({ at: Date.now(), connections });
+    return connections;
+  }
+
   get alive(): boolean {
     return !this.dead;
   }
 
-  /** The run's connections on this server, or undefined when the observer lost its server. */
-  async count(applicationName: string): Promise<number | undefined> {
+  /**
+   * The run's connections on this server, or undefined when the observer lost its server. Past
+   * `deadlineMs` (else the query timeout) the observer gives up on its connection: a frozen server
+   * must not hold up the end of a run.
+   */
+  async count(applicationName: string, deadlineMs?: number): Promise<number | undefined> {
     if (this.dead) return undefined;
+    if (deadlineMs === undefined) return this.query(applicationName);
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<undefined>((resolve) => {
+      timer = setTimeout(
+        () => {
+          this.dead = true;
+          destroyConnection(this.client);
+          resolve(undefined);
+        },
+        Math.max(0, deadlineMs),
+      );
+    });
+    try {
+      return await Promise.race([this.query(applicationName), expired]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async query(applicationName: string): Promise<number | undefined> {
     try {
       if (this.throughPooler) {
-        const clients = (await this.client.query(POOLER_COUNT_SQL)).rows;
-        return clients.filter((row) => row.application_name === applicationName).length;
+        // Rows as arrays: a big run lists a thousand clients per sample, and an object per row
+        // (with a key per column) is most of what the CLI's memory then holds.
+        const result = await this.client.query({ text: POOLER_COUNT_SQL, rowMode: 'array' });
+        const at = result.fields.findIndex((field) => field.name === 'application_name');
+        return this.sampled(at < 0 ? 0 : result.rows.filter((row) => row[at] === applicationName).length);
       }
       // A named statement is parsed and planned once per connection: each sample then costs the
       // server a fraction of a fresh parse of the view, which matters while backends start up.
@@ -74,15 +111,16 @@ export class ServerObserver {
         text: COUNT_SQL,
         values: [applicationName],
       });
-      return result.rows[0].n as number;
+      return this.sampled(result.rows[0].n as number);
     } catch {
       this.dead = true;
       return undefined;
     }
   }
 
-  async close(): Promise<void> {
+  /** Ends within boundMs whatever the server does. */
+  async close(boundMs = CLOSE_TIMEOUT_MS): Promise<void> {
     this.dead = true;
-    await this.client.end().catch(() => {});
+    await closeConnection(this.client, boundMs);
   }
 }

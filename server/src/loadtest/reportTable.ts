@@ -1,14 +1,15 @@
 /**
- * A load-test report as a plain-text table, in the spirit of the predecessor's write-up: one line per
- * capacity run / burst / round with PASS, WARN or FAIL. The CLI and the "Pool Capacity" output channel
- * print the same text. Every line starts with a stable word (Run, Pool, Test, PASS, WARN, FAIL, Total,
+ * A load-test report as a plain-text table, in the shape our users' load-test write-ups take: one line per
+ * capacity run / burst / round with PASS, WARN, FAIL or CANCELLED. The CLI and the "Pool Capacity" output channel
+ * print the same text. Every line starts with a stable word (Run, Pool, Test, PASS, WARN, FAIL, CANCELLED, Total,
  * Latency, Failures, Leak, Server, Note, Result) so the TextMate grammar in syntaxes/ can colour it.
  */
 import type { LatencySummary, LoadTestPhase, LoadTestReport, Verdict } from '../../../shared/loadTest';
 import { FAILURE_LABELS, type FailureClass } from '../db/connectFailure';
 
 const KEY_WIDTH = 9;
-const key = (word: string) => word.padEnd(KEY_WIDTH);
+// CANCELLED is one letter wider than the column: it keeps one space rather than widening every line.
+const key = (word: string) => (word.length >= KEY_WIDTH ? `${word} ` : word.padEnd(KEY_WIDTH));
 
 /** ms with precision that keeps sub-millisecond warm checkouts readable. */
 export function formatMs(ms: number): string {
@@ -17,7 +18,7 @@ export function formatMs(ms: number): string {
   return `${Math.round(ms)} ms`;
 }
 
-/** Seconds as the predecessor printed them: "0.45s". */
+/** Seconds as our users' Python load-test scripts printed them: "0.45s". */
 export function formatSeconds(ms: number): string {
   return `${(ms / 1000).toFixed(2)}s`;
 }
@@ -36,7 +37,8 @@ function latencyLine(what: string, summary: LatencySummary): string {
 
 function phaseNote(phase: LoadTestPhase, report: LoadTestReport): string {
   const notes: string[] = [];
-  if (phase.failed > 0) notes.push(`${phase.failed} failed`);
+  if (phase.failed > 0)
+    notes.push(`${phase.failed} ${phase.verdict === 'CANCELLED' ? 'not finished' : 'failed'}`);
   if (phase.verdict === 'WARN' && report.options.mode === 'pool') {
     notes.push(report.options.onExhausted === 'fail' ? 'pool exhaustion' : 'acquire timeouts past pool size');
   } else if (phase.verdict === 'WARN') notes.push('server refused past its slots');

@@ -53,12 +53,13 @@ export interface Judgement {
   reasons: string[];
 }
 
-const rank: Record<Verdict, number> = { PASS: 0, WARN: 1, FAIL: 2 };
+// A real failure outranks a cancel: what did run failed, and that is the news.
+const rank: Record<Verdict, number> = { PASS: 0, WARN: 1, CANCELLED: 2, FAIL: 3 };
 export const worst = (a: Verdict, b: Verdict): Verdict => (rank[a] >= rank[b] ? a : b);
 
 /**
  * PASS: everyone succeeded. WARN: agents above the pool size failed, the pool still served its full
- * size, and only in the expected way (the predecessor's "50 agents 84% Pool exhaustion"). FAIL:
+ * size, and only in the expected way (50 agents on a pool of 40: 80% pass, 10 "pool exhausted"). FAIL:
  * any failure at or below the pool size, or an unexpected kind of failure.
  */
 export function judgePoolPhase(
@@ -126,7 +127,7 @@ export function judgeRun(facts: RunFacts): Judgement & { phaseVerdicts: Map<stri
   const reasons: string[] = [];
   const phaseVerdicts = new Map<string, Verdict>();
   for (const outcome of facts.outcomes) {
-    const judgement = judgePoolPhase(outcome, facts.mode, facts.onExhausted);
+    const judgement = judgeCancellable(outcome, facts.mode, facts.onExhausted);
     verdict = worst(verdict, judgement.verdict);
     reasons.push(...judgement.reasons);
     phaseVerdicts.set(outcome.phase, worst(phaseVerdicts.get(outcome.phase) ?? 'PASS', judgement.verdict));
@@ -143,10 +144,30 @@ export function judgeRun(facts: RunFacts): Judgement & { phaseVerdicts: Map<stri
   }
   if (facts.leftoverNote) reasons.push(facts.leftoverNote);
   if (facts.cancelled) {
-    verdict = 'FAIL';
+    verdict = worst(verdict, 'CANCELLED');
     reasons.push('cancelled before it finished');
   }
   return { verdict, reasons, phaseVerdicts };
+}
+
+/**
+ * A phase the cancel cut short is judged on the agents it did not cut: CANCELLED when nothing else
+ * went wrong, else whatever the rest earned (a FAIL stays a FAIL).
+ */
+function judgeCancellable(
+  outcome: PoolPhaseOutcome,
+  mode: LoadTestMode,
+  onExhausted: OnExhausted,
+): Judgement {
+  const cancelledAgents = outcome.failures.cancelled ?? 0;
+  if (cancelledAgents === 0) return judgePoolPhase(outcome, mode, onExhausted);
+  const { cancelled: _, ...failures } = outcome.failures;
+  const rest = judgePoolPhase(
+    { ...outcome, agents: outcome.agents - cancelledAgents, failures },
+    mode,
+    onExhausted,
+  );
+  return rest.verdict === 'FAIL' ? rest : { verdict: 'CANCELLED', reasons: rest.reasons };
 }
 
 /** One direct-mode phase on one server: what was free before the test against what got in. */

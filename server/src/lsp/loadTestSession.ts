@@ -1,20 +1,22 @@
 import type { CancellationToken, Connection } from 'vscode-languageserver';
-import { type LoadTestOptions, loadTestDefaults } from '../../../shared/loadTest';
+import { loadTestOptionsFor } from '../../../shared/loadTest';
 import {
+  type CapacityReportResult,
+  type CapacityViewResult,
   LoadTestProgressNotification,
   type RunLoadTestParams,
   type RunLoadTestResult,
+  type RunSweepParams,
+  type RunSweepResult,
 } from '../../../shared/protocol';
-import type { PoolCapacitySettings } from '../../../shared/settings';
-import type { LoadedConfig } from '../config/loadConfig';
-import { passwordScrubber } from '../db/connectFailure';
+import { brokenConfigMessage } from '../config/loadConfig';
 import { buildCapacityReport, formatCapacityReport } from '../loadtest/capacityReport';
 import { LoadTestRefused, LoadTestSetupError, runLoadTest } from '../loadtest/engine';
 import { formatReportTable } from '../loadtest/reportTable';
-
-type ConfigLookup = (
-  uri: string,
-) => Promise<{ loaded: LoadedConfig; settings: PoolCapacitySettings } | undefined>;
+import type { ConfigRegistry } from './configRegistry';
+import { capacityViewOf, runSweepRequest } from './dashboardRequests';
+import { describeError } from './handlerSafety';
+import type { StatusLoop } from './statusLoop';
 
 /**
  * Runs load tests for the client in the server process, so the extension host stays responsive
@@ -23,21 +25,30 @@ type ConfigLookup = (
 export class LoadTestSession {
   private readonly running = new Set<AbortController>();
 
+  /**
+   * `registry`: the configs as last validated (the load test and report use the same model as the
+   * diagnostics); `status`: where a finished test's summary goes (the status bar's tooltip).
+   */
   constructor(
     private readonly connection: Connection,
-    private readonly lookup: ConfigLookup,
-    private readonly onFinished: (summary: string) => void,
+    private readonly registry: Pick<ConfigRegistry, 'loadedConfig'>,
+    private readonly status: Pick<StatusLoop, 'recordTest'>,
   ) {}
 
+  /** The dashboard's requests take the lookup alone. */
+  private readonly lookup = (uri: string) => this.registry.loadedConfig(uri);
+
   async run(params: RunLoadTestParams, token: CancellationToken): Promise<RunLoadTestResult> {
-    const found = await this.lookup(params.configUri);
+    // The lookup waits for the config's validation, whose probe may be waiting on a silent host:
+    // a cancel answers at once all the same.
+    const found = await untilCancelled(this.registry.loadedConfig(params.configUri), token);
+    if (found === 'cancelled') return { outcome: 'error', message: 'Cancelled.' };
     if (!found) return { outcome: 'error', message: `Cannot read the config ${params.configUri}.` };
     const { loaded, settings } = found;
-    const options: LoadTestOptions = {
-      ...loadTestDefaults,
-      agents: loaded.targetAgents,
-      ...params.options,
-    };
+    // A config that does not parse would be tested against what the parser kept: stop instead.
+    const broken = brokenConfigMessage(loaded);
+    if (broken) return { outcome: 'error', message: loaded.scrub(broken) };
+    const options = loadTestOptionsFor(loaded.targetAgents, params.options);
     const controller = new AbortController();
     this.running.add(controller);
     const cancel = token.onCancellationRequested(() => controller.abort());
@@ -51,29 +62,64 @@ export class LoadTestSession {
             ...progress,
           }),
       });
-      this.onFinished(
+      this.status.recordTest(
         `${report.verdict} ${report.shape} ${report.succeeded}/${report.agents} agents (${Math.round(report.successRate * 100)}%) at ${new Date().toLocaleTimeString()}`,
       );
       return { outcome: 'done', report, table: formatReportTable(report) };
     } catch (error) {
-      const message = passwordScrubber(loaded.pools)(error instanceof Error ? error.message : String(error));
+      const message = loaded.scrub(error instanceof Error ? error.message : String(error));
       if (error instanceof LoadTestRefused) return { outcome: 'refused', message };
       if (error instanceof LoadTestSetupError) return { outcome: 'error', message };
-      return { outcome: 'error', message: controller.signal.aborted ? 'Cancelled.' : message };
+      if (controller.signal.aborted) return { outcome: 'error', message: 'Cancelled.' };
+      // Not a refusal nor a setup problem the user can act on: keep the cause (and where) in the log.
+      this.connection.console.error(
+        `load test of ${params.configUri} failed: ${loaded.scrub(describeError(error))}`,
+      );
+      return { outcome: 'error', message };
     } finally {
       cancel.dispose();
       this.running.delete(controller);
     }
   }
 
-  async capacityReport(uri: string): Promise<{ text: string }> {
-    const found = await this.lookup(uri);
+  async capacityReport(uri: string): Promise<CapacityReportResult> {
+    const found = await this.registry.loadedConfig(uri);
     if (!found) return { text: `Cannot read the config ${uri}.` };
+    const broken = brokenConfigMessage(found.loaded);
+    if (broken) return { text: found.loaded.scrub(broken) };
     const report = await buildCapacityReport(found.loaded, found.settings);
     return { text: formatCapacityReport(report) };
+  }
+
+  /** The capacity dashboard's bars (dashboardRequests.ts). */
+  capacityView(uri: string): Promise<CapacityViewResult> {
+    return capacityViewOf(this.lookup, uri);
+  }
+
+  /** A capacity sweep; cancelAll stops it like any run (dashboardRequests.ts). */
+  sweep(params: RunSweepParams, token: CancellationToken): Promise<RunSweepResult> {
+    return runSweepRequest(this.connection, this.lookup, this.running, params, token);
   }
 
   cancelAll(): void {
     for (const controller of this.running) controller.abort();
   }
+}
+
+/** The promise's value, or 'cancelled' as soon as the token is (the promise is left to settle). */
+function untilCancelled<T>(promise: Promise<T>, token: CancellationToken): Promise<T | 'cancelled'> {
+  if (token.isCancellationRequested) return Promise.resolve('cancelled');
+  return new Promise((resolve, reject) => {
+    const listener = token.onCancellationRequested(() => resolve('cancelled'));
+    promise.then(
+      (value) => {
+        listener.dispose();
+        resolve(value);
+      },
+      (error) => {
+        listener.dispose();
+        reject(error);
+      },
+    );
+  });
 }

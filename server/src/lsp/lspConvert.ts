@@ -22,6 +22,15 @@ export function toLspDiagnostic(document: TextDocument, diagnostic: PoolDiagnost
     severity: SEVERITY[diagnostic.severity],
     message: diagnostic.message,
     range: toRange(document, diagnostic.range),
+    // The other pools of the same sum, on their sizes.
+    ...(diagnostic.related?.length
+      ? {
+          relatedInformation: diagnostic.related.map((r) => ({
+            location: { uri: document.uri, range: toRange(document, r.range) },
+            message: r.message,
+          })),
+        }
+      : {}),
     // Quick fixes are recomputed from the diagnostic's data, so a code action needs no new probe.
     data: diagnostic.fixes?.length ? { fixes: diagnostic.fixes } : undefined,
   };

@@ -1,7 +1,10 @@
 import { createConnection, ProposedFeatures } from 'vscode-languageserver/node';
+import { logProcessFailures } from './handlerSafety';
 import { PoolCapacityServer } from './poolCapacityServer';
 
 // The transport (--stdio, --node-ipc, --socket) comes from the command line; nothing else may
-// write to stdout, which carries the protocol under --stdio.
+// write to stdout, which carries the protocol under --stdio. Log lines go through the connection.
 const connection = createConnection(ProposedFeatures.all);
-new PoolCapacityServer(connection).listen();
+const server = new PoolCapacityServer(connection);
+logProcessFailures(connection.console, (text) => server.scrub(text));
+server.listen();

@@ -34,6 +34,11 @@ export class LspSession {
   readonly notifications: { method: string; params: unknown }[] = [];
   stderr = '';
 
+  /** The server process's id (the benchmark reads its memory from /proc). */
+  get pid(): number | undefined {
+    return this.process.pid;
+  }
+
   constructor(private readonly options: LspSessionOptions) {
     this.process = spawn(process.execPath, [SERVER, '--stdio'], {
       env: {

@@ -29,7 +29,7 @@ async function findings(pooler: PoolerFacts, pg: Parameters<typeof facts>[0] = {
   });
   const f = facts({ ...pg, pooler });
   const outcomes: PoolOutcomes = { project: { ok: true, facts: f }, shared: { ok: true, facts: f } };
-  return diagnose(config, outcomes, settingsDefaults);
+  return diagnose(config, outcomes, { ...settingsDefaults, trustedHosts: ['db.internal'] });
 }
 
 describe('pooler rules', () => {
@@ -37,27 +37,38 @@ describe('pooler rules', () => {
     // max_connections 30 would refuse 55 directly; PgBouncer with 100 client slots takes them.
     assert.deepEqual(await findings(limits(), { maxConnections: 60 }), []);
     const found = await findings(limits({ maxClientConn: 50, otherClients: 4 }), { maxConnections: 60 });
+    // 46 free, 5 kept for headroom: 41 for both. project alone: 41 - 15 = 26; shared alone: 41 - 40 = 1;
+    // all together in proportion: 41 x 40/55 = 29, 41 x 15/55 = 11.
     assert.deepEqual(
-      found.map((d) => [d.code, d.range]),
+      found.map((d) => [d.code, d.pool, d.range, d.fixes?.map((f) => f.newSize)]),
       [
-        ['pool-exceeds-pooler', rangeOf(LAYOUT_A, '40')],
-        ['pool-exceeds-pooler', rangeOf(LAYOUT_A, '15')],
+        ['pool-exceeds-pooler', 'project', rangeOf(LAYOUT_A, '40'), [26, 29]],
+        ['pool-exceeds-pooler', 'shared', rangeOf(LAYOUT_A, '15'), [1, 11]],
       ],
     );
-    // 46 free, 5 kept for headroom: 41 split 40:15.
-    assert.deepEqual(
-      found.map((d) => d.fixes?.[0]?.newSize),
-      [29, 11],
+    assert.match(
+      found[0]!.message,
+      /^project 40 \+ shared 15 = 55 > 46 client slots free on PgBouncer db\.internal:5432: /,
+    );
+    assert.equal(
+      found[0]!.fixes![1]!.title,
+      'Resize all pools on this server (project 29, shared 11) (below the 35-agent target)',
     );
   });
 
   it('low-headroom on max_client_conn', async () => {
     const found = await findings(limits({ maxClientConn: 60 }), { maxConnections: 60 });
     assert.deepEqual(
-      found.map((d) => d.code),
-      ['low-headroom', 'low-headroom'],
+      found.map((d) => [d.code, d.pool, d.fixes?.[0]?.newSize]),
+      [
+        ['low-headroom', 'project', 39],
+        ['low-headroom', 'shared', 14],
+      ],
     );
-    assert.match(found[0]!.message, /leave 5 of max_client_conn 60 free/);
+    assert.match(
+      found[0]!.message,
+      /leaves 5 of 60 client slots free on PgBouncer db\.internal:5432, under the headroom of 6/,
+    );
   });
 
   it("pooler-exceeds-server counts its server pools per user and database, capped by the pools' need", async () => {

@@ -5,7 +5,11 @@ import { resolveConfig } from '../../../server/src/config/loadConfig';
 import { type PoolCapacitySettings, settingsDefaults } from '../../../shared/settings';
 import { facts, LAYOUT_A, rangeOf } from '../testSupport';
 
-const settings: PoolCapacitySettings = { ...settingsDefaults };
+// The fixtures' hosts are confirmed, so the secret-from-environment notice stays out of these findings.
+const settings: PoolCapacitySettings = {
+  ...settingsDefaults,
+  trustedHosts: ['db.internal', 'other.internal'],
+};
 const env = { DPG_CLUSTER_PASSWORD: 's3cret-project', SHARED_DB_PASSWORD: 's3cret-shared' };
 
 async function findings(
@@ -49,6 +53,16 @@ describe('config rules (no server)', () => {
     assert.equal(config.pools[1]!.poolSize, 12);
     const overridden = await resolveConfig('/x/.claude-flow/config.yaml', text, { ...env, SHARED_POOL: '7' });
     assert.equal(overridden.pools[1]!.poolSize, 7);
+  });
+
+  it('reports a ${VAR} pool size by its value, read with the same variables as the size', async () => {
+    const text = LAYOUT_A.replace('poolSize: 15', 'poolSize: ${SHARED_POOL}');
+    const config = await resolveConfig('/x/.claude-flow/config.yaml', text, { ...env, SHARED_POOL: 'abc' });
+    const found = diagnose(config, {}, settings).filter((d) => d.code === 'invalid-pool-size');
+    assert.deepEqual(
+      found.map((d) => [d.message, d.range]),
+      [['shared: poolSize must be a whole number of at least 1, not "abc"', rangeOf(text, '${SHARED_POOL}')]],
+    );
   });
 
   it('min larger than max is an error on the min', async () => {
@@ -118,42 +132,97 @@ describe('config rules (no server)', () => {
 });
 
 describe('capacity rules (with server facts)', () => {
-  it('pool-exceeds-server on every pool sharing the server, with the numbers', async () => {
+  it('pool-exceeds-server on the pools whose reduction can clear it, figures first, the rest related', async () => {
     const outcomes = both(facts({ maxConnections: 50, usedByOthers: 5 }));
     const found = await findings(LAYOUT_A, outcomes);
     const errors = found.filter((d) => d.code === 'pool-exceeds-server');
+    // 42 free, 10% of 47 usable = 5 kept: 37 for both. shared alone cannot make room (40 > 37), so
+    // the error sits on project only and shared is related information.
     assert.deepEqual(
       errors.map((d) => [d.pool, d.range]),
-      [
-        ['project', rangeOf(LAYOUT_A, '40')],
-        ['shared', rangeOf(LAYOUT_A, '15')],
-      ],
+      [['project', rangeOf(LAYOUT_A, '40')]],
     );
     assert.equal(
       errors[0]!.message,
-      'project: the pools on db.internal:5432 need 55 connections (project 40 + shared 15) but the server can give 42 now: max_connections 50 − 3 reserved − 5 used by others = 42 free for this role',
+      'project 40 + shared 15 = 55 > 42 free on db.internal:5432: max_connections 50 − 3 reserved − 5 used by others = 42 free for this role; 5 stay free as headroom (of 47 usable). project fits at 22 or less with shared as it is.',
     );
-    // 42 free, 10% of 47 usable = 5 kept: 37 to split 40:15.
-    assert.deepEqual(errors[0]!.fixes, [
-      { title: 'Set poolSize to 26', range: rangeOf(LAYOUT_A, '40'), newSize: 26 },
+    assert.ok(errors[0]!.message.slice(0, 80).includes('55 > 42 free on db.internal:5432'));
+    assert.deepEqual(errors[0]!.related, [
+      {
+        range: rangeOf(LAYOUT_A, '15'),
+        message: 'shared 15 counts in the same sum; reducing it alone cannot clear it',
+      },
     ]);
-    assert.deepEqual(errors[1]!.fixes, [
-      { title: 'Set poolSize to 10', range: rangeOf(LAYOUT_A, '15'), newSize: 10 },
+    // 37 - 15 = 22 with shared as it is; all resized in proportion: 37 x 40/55 = 26, 37 x 15/55 = 10.
+    assert.deepEqual(errors[0]!.fixes, [
+      {
+        title: 'Set poolSize to 22 (below the 35-agent target)',
+        range: rangeOf(LAYOUT_A, '40'),
+        newSize: 22,
+      },
+      {
+        title: 'Resize all pools on this server (project 26, shared 10) (below the 35-agent target)',
+        range: rangeOf(LAYOUT_A, '40'),
+        newSize: 26,
+        alsoEdits: [{ pool: 'shared', range: rangeOf(LAYOUT_A, '15'), newSize: 10 }],
+      },
     ]);
     for (const d of found) assert.doesNotMatch(d.message, /s3cret/);
+  });
+
+  it('every offered fix, applied alone, clears the finding and adds no capacity finding', async () => {
+    const cases: [string, PoolOutcomes][] = [
+      ['exceeds', both(facts({ maxConnections: 50, usedByOthers: 5 }))],
+      ['low headroom', both(facts({ usedByOthers: 35 }))],
+      [
+        'role and database limits',
+        {
+          project: { ok: true, facts: facts({ roleLimit: 30, roleInUse: 2 }) },
+          shared: { ok: true, facts: facts({ databaseLimit: 10 }) },
+        },
+      ],
+    ];
+    const capacity = (d: { code: string }) =>
+      d.code !== 'pool-below-target' && /pool-exceeds|low-headroom/.test(d.code);
+    for (const [label, outcomes] of cases) {
+      const before = (await findings(LAYOUT_A, outcomes)).filter(capacity);
+      assert.ok(before.length > 0, label);
+      for (const finding of before) {
+        for (const fix of finding.fixes ?? []) {
+          let text = LAYOUT_A;
+          const edits = [fix, ...(fix.alsoEdits ?? [])].sort((a, b) => b.range.start - a.range.start);
+          for (const e of edits) text = text.slice(0, e.range.start) + e.newSize + text.slice(e.range.end);
+          const after = (await findings(text, outcomes)).filter(capacity);
+          const key = (d: { code: string; pool?: string }) => `${d.code}:${d.pool}`;
+          assert.ok(
+            !after.some((d) => key(d) === key(finding)),
+            `${label}: "${fix.title}" left ${key(finding)}: ${after.map((d) => d.message).join(' | ')}`,
+          );
+          const known = new Set(before.map(key));
+          assert.deepEqual(
+            after.filter((d) => !known.has(key(d))).map(key),
+            [],
+            `${label}: "${fix.title}" added findings`,
+          );
+        }
+      }
+    }
   });
 
   it('low-headroom when the pools fit but leave less than the threshold', async () => {
     // 100 - 3 = 97 usable, 35 used by others: 62 free; 55 leaves 7 < ceil(9.7) = 10.
     const found = await findings(LAYOUT_A, both(facts({ usedByOthers: 35 })));
     assert.deepEqual(
-      found.map((d) => [d.code, d.severity, d.range]),
+      found.map((d) => [d.code, d.severity, d.range, d.fixes?.[0]?.newSize]),
       [
-        ['low-headroom', 'warning', rangeOf(LAYOUT_A, '40')],
-        ['low-headroom', 'warning', rangeOf(LAYOUT_A, '15')],
+        ['low-headroom', 'warning', rangeOf(LAYOUT_A, '40'), 37],
+        ['low-headroom', 'warning', rangeOf(LAYOUT_A, '15'), 12],
       ],
     );
-    assert.match(found[0]!.message, /leave 7 of 97 usable slots free, less than the 10% headroom \(10\)/);
+    assert.match(
+      found[0]!.message,
+      /^project 40 \+ shared 15 = 55 leaves 7 of 62 free on db\.internal:5432, under the headroom of 10: /,
+    );
   });
 
   it('nothing when the pools fit with headroom', async () => {
@@ -175,21 +244,19 @@ describe('capacity rules (with server facts)', () => {
     };
     const found = await findings(LAYOUT_A, outcomes);
     assert.deepEqual(
-      found.map((d) => [d.code, d.pool, d.range]),
+      found.map((d) => [d.code, d.pool, d.range, d.fixes?.[0]?.newSize]),
       [
-        ['pool-exceeds-role-limit', 'project', rangeOf(LAYOUT_A, '40')],
-        ['pool-exceeds-database-limit', 'shared', rangeOf(LAYOUT_A, '15')],
+        ['pool-exceeds-role-limit', 'project', rangeOf(LAYOUT_A, '40'), 28],
+        ['pool-exceeds-database-limit', 'shared', rangeOf(LAYOUT_A, '15'), 10],
       ],
     );
     assert.equal(
       found[0]!.message,
-      'project: role "dpg_cluster" has CONNECTION LIMIT 30 with 2 in use by others, so 28 are left, but its pools need 40 (project 40)',
+      'project 40 > 28 left of role "dpg_cluster" CONNECTION LIMIT 30: 30 − 2 used by others = 28. project fits at 28 or less.',
     );
-    assert.ok(found[0]!.fixes![0]!.newSize <= 28);
-    assert.ok(found[1]!.fixes![0]!.newSize <= 10);
   });
 
-  it('server-unreachable on the pool key, password-free, and the other pool is still judged', async () => {
+  it('auth-failed on the pool key, password-free, and the other pool is still judged', async () => {
     const text = LAYOUT_A.replace(
       'host: db.internal\n      port: 5432\n      database: claude_flow_shared',
       'host: other.internal\n      port: 5432\n      database: claude_flow_shared',
@@ -209,13 +276,13 @@ describe('capacity rules (with server facts)', () => {
     assert.deepEqual(
       found.map((d) => [d.code, d.severity, d.range]),
       [
-        ['server-unreachable', 'warning', rangeOf(text, 'project')],
+        ['auth-failed', 'warning', rangeOf(text, 'project')],
         ['pool-exceeds-server', 'error', rangeOf(text, '15')],
       ],
     );
     assert.equal(
       found[0]!.message,
-      'project: cannot connect to dpg_cluster@db.internal:5432/distributed_postgres_cluster: authentication failed (password authentication failed for user "dpg_cluster")',
+      'project: cannot connect to dpg_cluster@db.internal:5432/distributed_postgres_cluster: authentication failed (28P01: password authentication failed for user "dpg_cluster")',
     );
   });
 
@@ -224,8 +291,8 @@ describe('capacity rules (with server facts)', () => {
     assert.deepEqual(partial, []);
     const whole = await findings(LAYOUT_A, both(facts({ maxConnections: 30 })));
     assert.deepEqual(
-      whole.map((d) => d.code),
-      ['pool-exceeds-server', 'pool-exceeds-server'],
+      whole.map((d) => [d.code, d.pool]),
+      [['pool-exceeds-server', 'project']],
     );
   });
 

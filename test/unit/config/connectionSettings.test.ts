@@ -38,7 +38,15 @@ describe('resolveTarget', () => {
       P: 'pw',
       RUVECTOR_HOST: 'ignored',
     });
-    assert.deepEqual(r.target, { host: 'db', port: 6000, database: 'd', user: 'u', password: 'pw' });
+    assert.deepEqual(r.target, {
+      host: 'db',
+      port: 6000,
+      database: 'd',
+      user: 'u',
+      password: 'pw',
+      // libpq's default sslmode: TLS where the server offers it.
+      ssl: { mode: 'prefer' },
+    });
     assert.equal(r.sources.host, 'config');
   });
 
@@ -62,7 +70,7 @@ describe('resolveTarget', () => {
       database: 'rvdb',
       user: 'rvu',
       password: 'rvp',
-      ssl: { mode: 'require', rootCertPath: undefined, certPath: undefined, keyPath: undefined },
+      ssl: { mode: 'require' },
     });
     assert.equal(project.sources.user, 'origin-env');
     const shared = await resolveTarget(pool('', 'shared'), env);
@@ -72,6 +80,7 @@ describe('resolveTarget', () => {
       database: 'pgu',
       user: 'pgu',
       password: 'pgp',
+      ssl: { mode: 'prefer' },
     });
     assert.equal(shared.sources.user, 'libpq-env');
   });

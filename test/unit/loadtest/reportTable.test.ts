@@ -36,7 +36,7 @@ function report(overrides: Partial<LoadTestReport> = {}): LoadTestReport {
 }
 
 describe('formatReportTable', () => {
-  it("prints the predecessor's 50-agent line as WARN with pool exhaustion, failures and latencies", () => {
+  it('prints a 50-agent line on a pool of 40 as WARN with pool exhaustion, failures and latencies', () => {
     assert.equal(
       formatReportTable(report()),
       [

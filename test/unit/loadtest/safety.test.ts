@@ -66,9 +66,10 @@ describe('checkLoadTestSafety', () => {
     assert.match(result.reasons[0]!, /db\.internal:5432 is not in poolCapacity\.loadTestAllowedHosts/);
   });
 
-  it('the refusal says how to go ahead anyway', () => {
-    const error = new LoadTestRefused(['too many']);
-    assert.match(error.message, /^Load test refused: too many\. .*--force \(CLI\).*confirm it in the editor/);
+  it('the refusal says why, and leaves the way ahead to each front end', () => {
+    const error = new LoadTestRefused(['too many', 'not allowed']);
+    assert.equal(error.message, 'Load test refused: too many; not allowed.');
+    assert.deepEqual(error.reasons, ['too many', 'not allowed']);
   });
 });
 

@@ -43,7 +43,7 @@ describe('judgePoolPhase', () => {
     assert.equal(judgePoolPhase(outcome({}), 'pool', 'fail').verdict, 'PASS');
     assert.equal(judgePoolPhase(outcome({ agents: 50, succeeded: 50 }), 'pool', 'wait').verdict, 'PASS');
   });
-  it("WARN for the predecessor's 50 agents on 40: exactly the overflow exhausted", () => {
+  it('WARN for 50 agents on a pool of 40: exactly the overflow exhausted', () => {
     const j = judgePoolPhase(
       outcome({ agents: 50, succeeded: 40, failures: { 'pool-exhausted': 10 } }),
       'pool',
@@ -106,7 +106,7 @@ describe('detectLeak and judgeRun', () => {
     assert.equal(leak.verdict, 'FAIL');
     assert.match(leak.reasons[0]!, /grew across rounds \(6 -> 7 -> 8\)/);
     assert.equal(judgeRun({ ...base, leftover: 2 }).verdict, 'FAIL');
-    assert.equal(judgeRun({ ...base, cancelled: true }).verdict, 'FAIL');
+    assert.equal(judgeRun({ ...base, cancelled: true }).verdict, 'CANCELLED');
   });
   it('takes the worst phase and keeps per-phase verdicts', () => {
     const j = judgeRun({

@@ -55,7 +55,7 @@ describe('the capacity test command', () => {
         document.uri,
         poolSizeRange(fixture.project).start,
       );
-      return hoverText(hovers).includes(`| target agents | ${AGENTS} (setting) |`) ? true : undefined;
+      return hoverText(hovers).includes(`Target: ${AGENTS} concurrent agents (setting)`) ? true : undefined;
     }, `the language server did not report poolCapacity.targetAgents = ${AGENTS}`);
   });
 

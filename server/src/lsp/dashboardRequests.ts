@@ -1,0 +1,96 @@
+/**
+ * The capacity dashboard's requests, called by thin handlers: the capacity bars of a config, and
+ * the capacity sweep (each step a capacity test through the engine, its safety check included).
+ */
+import type { CancellationToken, Connection } from 'vscode-languageserver';
+import { loadTestOptionsFor } from '../../../shared/loadTest';
+import {
+  type CapacityViewResult,
+  LoadTestProgressNotification,
+  type RunSweepParams,
+  type RunSweepResult,
+} from '../../../shared/protocol';
+import type { PoolCapacitySettings } from '../../../shared/settings';
+import { scrubbedOutput } from '../cli/cliFindings';
+import { brokenConfigMessage, type LoadedConfig } from '../config/loadConfig';
+import { capacityView } from '../dashboard/capacityBars';
+import { formatSweepTable } from '../dashboard/loadTestCharts';
+import { buildCapacityReport } from '../loadtest/capacityReport';
+import { LoadTestRefused, LoadTestSetupError } from '../loadtest/engine';
+import { runSweep } from '../loadtest/sweep';
+import { describeError } from './handlerSafety';
+
+export type ConfigLookup = (
+  uri: string,
+) => Promise<{ loaded: LoadedConfig; settings: PoolCapacitySettings } | undefined>;
+
+/** The config's path relative to its workspace is the client's business: the label is the file's tail. */
+function configLabel(uri: string): string {
+  const parts = decodeURIComponent(uri).split('/');
+  return parts.slice(-3).join('/');
+}
+
+export async function capacityViewOf(lookup: ConfigLookup, uri: string): Promise<CapacityViewResult> {
+  const found = await lookup(uri);
+  if (!found) return { message: `Cannot read the config ${uri}.` };
+  const broken = brokenConfigMessage(found.loaded);
+  if (broken) return { message: found.loaded.scrub(broken) };
+  const plan = await buildCapacityReport(found.loaded, found.settings);
+  const view = capacityView(plan, configLabel(uri));
+  return { view: JSON.parse(scrubbedOutput(found.loaded.scrub, view)) };
+}
+
+export async function runSweepRequest(
+  connection: Connection,
+  lookup: ConfigLookup,
+  running: Set<AbortController>,
+  params: RunSweepParams,
+  token: CancellationToken,
+): Promise<RunSweepResult> {
+  const found = await lookup(params.configUri);
+  if (token.isCancellationRequested) return { outcome: 'error', message: 'Cancelled.' };
+  if (!found) return { outcome: 'error', message: `Cannot read the config ${params.configUri}.` };
+  const { loaded, settings } = found;
+  const broken = brokenConfigMessage(loaded);
+  if (broken) return { outcome: 'error', message: loaded.scrub(broken) };
+  const {
+    shape: _shape,
+    agents: _agents,
+    ...options
+  } = loadTestOptionsFor(loaded.targetAgents, {
+    ...params.options,
+    shape: 'capacity',
+  });
+  const controller = new AbortController();
+  running.add(controller);
+  const cancel = token.onCancellationRequested(() => controller.abort());
+  try {
+    const { sweep, reports } = await runSweep(loaded, options, params.range, {
+      settings,
+      signal: controller.signal,
+      onProgress: (progress) =>
+        void connection.sendNotification(LoadTestProgressNotification.type, {
+          progressId: params.progressId,
+          ...progress,
+        }),
+    });
+    // Every string the client sees has passed the config's scrubber.
+    const scrub = <T extends object>(value: T): T => JSON.parse(scrubbedOutput(loaded.scrub, value));
+    return {
+      outcome: 'done',
+      sweep: scrub(sweep),
+      reports: scrub(reports),
+      table: loaded.scrub(formatSweepTable(sweep)),
+    };
+  } catch (error) {
+    const message = loaded.scrub(error instanceof Error ? error.message : String(error));
+    if (error instanceof LoadTestRefused) return { outcome: 'refused', message };
+    if (error instanceof LoadTestSetupError) return { outcome: 'error', message };
+    if (controller.signal.aborted) return { outcome: 'error', message: 'Cancelled.' };
+    connection.console.error(`sweep of ${params.configUri} failed: ${loaded.scrub(describeError(error))}`);
+    return { outcome: 'error', message };
+  } finally {
+    cancel.dispose();
+    running.delete(controller);
+  }
+}
