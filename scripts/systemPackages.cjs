@@ -54,6 +54,11 @@ const testPackages = [
     proof: '/usr/lib/python3/dist-packages/etcd/__init__.py',
     why: "Patroni's etcd client",
   },
+  {
+    name: 'neovim',
+    proof: '/usr/bin/nvim',
+    why: "the Neovim test: a real non-VS-Code LSP client (headless, its built-in client)",
+  },
 ];
 
 /** @type {Record<string, SystemPackage[]>} */

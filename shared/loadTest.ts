@@ -11,7 +11,8 @@ export type LoadTestMode = 'pool' | 'direct';
  * run on do; wait: queue for a connection (up to acquireTimeoutMs).
  */
 export type OnExhausted = 'fail' | 'wait';
-export type PoolSelection = 'project' | 'shared' | 'both';
+/** patroni: the Patroni cluster's pool, on the leader its REST API names (followed through a failover). */
+export type PoolSelection = 'project' | 'shared' | 'both' | 'patroni';
 
 export interface LoadTestOptions {
   shape: LoadTestShape;
@@ -138,4 +139,62 @@ export interface LoadTestReport {
   /** Why the verdict is what it is, one line each. */
   verdictReasons: string[];
   startedAt: string;
+  /** `--pool patroni`: the leaders the run used and, when the leader changed or agents lost it, the window. */
+  failover?: FailoverReport;
+}
+
+/** One agent's outcome at a moment, on a member (by name, or host:port when the REST API did not list it). */
+export interface FailoverEvent {
+  /** Epoch ms. */
+  at: number;
+  member?: string;
+  /** For a failure: its class (admin-shutdown, read-only, connection-refused, connect-timeout, ...). */
+  class?: string;
+}
+
+/**
+ * What agents saw while the leader changed: the last success before the first failure, the first
+ * failure, and the first success after the last failure; `gapMs` is the time without a success
+ * (last success before → first success after), the figure judged against failoverTimeout.
+ */
+export interface FailoverWindow {
+  lastSuccessBefore?: FailoverEvent;
+  firstFailure: FailoverEvent;
+  lastFailure: FailoverEvent;
+  firstSuccessAfter?: FailoverEvent;
+  /** First failure → first success after, ms (absent when no agent succeeded after). */
+  outageMs?: number;
+  /** Last success before → first success after, ms. */
+  gapMs?: number;
+  /** The failures inside the window by class. */
+  failures: Record<string, number>;
+}
+
+/**
+ * The reconnect burst: once the new leader was found, every pool reopened its connections at once
+ * (as all pools do after a failover); how many the new leader admitted together, and its refusals.
+ */
+export interface ReconnectBurst {
+  member: string;
+  /** Connections asked for, all pools together. */
+  wanted: number;
+  admitted: number;
+  /** Refusals and other failures by class. */
+  refusals: Record<string, number>;
+  /** The new leader's other client connections when the burst began (Patroni's own included). */
+  otherClients?: number;
+  wallMs: number;
+}
+
+export interface FailoverReport {
+  /** failoverTimeout from the config, seconds. */
+  timeoutS: number;
+  /** Leaders in the order the run used them (the first is where it started). */
+  leaders: { member: string; server: string; since: number }[];
+  window?: FailoverWindow;
+  reconnectBurst?: ReconnectBurst;
+  /** PASS: back within failoverTimeout (or no failover); FAIL: later or never; WARN: the run ended inside the window. */
+  verdict: Verdict;
+  /** One line: the window and its judgement. */
+  summary: string;
 }

@@ -8,8 +8,66 @@ import type { LoadTestOptions, LoadTestReport } from './loadTest';
 
 /** What the client tells the server at start (`initializationOptions`). */
 export interface InitializationOptions {
-  /** False in a restricted workspace: the server connects to no database until told otherwise. */
+  /**
+   * Only an explicit `true` lets the server connect to a database (probes, load tests). False in a
+   * restricted VS Code workspace; absent (another editor that was not told) counts as false, because
+   * outside VS Code nothing else stands between a cloned repository's config and its hosts.
+   */
   trusted: boolean;
+  /**
+   * Ask for StatusNotification (the VS Code status bar): the server then polls every configured
+   * server over a kept-open connection. Off unless asked, so other editors cost the servers nothing.
+   */
+  statusNotifications?: boolean;
+  /**
+   * The `poolCapacity` settings, for clients that neither answer `workspace/configuration` nor have
+   * pushed them yet (`workspace/didChangeConfiguration` with `{ poolCapacity: {...} }` replaces them).
+   */
+  settings?: Record<string, unknown>;
+}
+
+/**
+ * The `workspace/executeCommand` commands (listed in `executeCommandProvider`), so any LSP client
+ * can run what the VS Code client offers in its palette. Distinct from the VS Code client's own
+ * `poolCapacity.*` command ids: vscode-languageclient registers every listed command in VS Code,
+ * which would clash with the contributed ones of the same name.
+ */
+export const ServerCommands = {
+  runCapacityTest: 'pool-capacity.runCapacityTest',
+  runBurstTest: 'pool-capacity.runBurstTest',
+  runSustainedTest: 'pool-capacity.runSustainedTest',
+  runCapacitySweep: 'pool-capacity.runCapacitySweep',
+  showCapacityReport: 'pool-capacity.showCapacityReport',
+  refreshServerInfo: 'pool-capacity.refreshServerInfo',
+} as const;
+
+export type ServerCommand = (typeof ServerCommands)[keyof typeof ServerCommands];
+
+/**
+ * The one optional argument of every ServerCommands command: a config's uri (a string), or this
+ * object. Without a config uri the workspace's only config is used.
+ */
+export interface ServerCommandArguments {
+  configUri?: string;
+  /** Load tests: concurrent agents (default: the config's target). */
+  agents?: number;
+  /** Load tests and sweeps: how long each agent holds its connection, in ms. */
+  durationMs?: number;
+  /** Run although the safety check refused (the refusal's message says why). */
+  force?: boolean;
+  /** Sweep: agent counts from..to by step (default: a quarter of the project pool up to twice it). */
+  range?: SweepRange;
+}
+
+/** What a ServerCommands command answers (its result is also shown with `window/showMessage`). */
+export interface ServerCommandResult {
+  outcome: 'done' | 'refused' | 'error';
+  /** The line shown to the user. */
+  message: string;
+  /** The written report (a load test's table, the capacity report), also opened with `window/showDocument`. */
+  reportUri?: string;
+  /** PASS / WARN / FAIL of a load test or sweep. */
+  verdict?: string;
 }
 
 /** The parameters of a message that carries none (`{}`). */
@@ -124,6 +182,10 @@ export interface ServerStatus {
   /** Why it is unreachable (password-free). */
   error?: string;
   headroomThreshold: number;
+  /** A Patroni cluster's pool: the leader the REST API named at this poll (its count is the leader's). */
+  leader?: string;
+  /** A Patroni cluster's pool: its REST API addresses, e.g. "127.0.0.1:8008, 127.0.0.1:8009". */
+  cluster?: string;
 }
 
 export interface StatusParams {

@@ -93,15 +93,16 @@ export class PoolCapacityContext {
       run: { module, transport: TransportKind.ipc },
       debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6009'] } },
     };
-    const initializationOptions: InitializationOptions = { trusted: vscode.workspace.isTrusted };
+    // `trusted` always said explicitly: the server connects to nothing unless told `true`. The
+    // status bar is this client's, so it asks for the status notifications.
+    const initializationOptions: InitializationOptions = {
+      trusted: vscode.workspace.isTrusted,
+      statusNotifications: true,
+    };
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: 'file', pattern: CONFIG_GLOB }],
-      synchronize: {
-        fileEvents: [
-          vscode.workspace.createFileSystemWatcher(CONFIG_GLOB),
-          vscode.workspace.createFileSystemWatcher('**/.env'),
-        ],
-      },
+      // No `synchronize.fileEvents`: the server registers its watched files (configs, `.env`,
+      // pgpass) itself, as it does with every client that allows it; both would validate twice.
       initializationOptions,
       // Its own lines and the protocol trace (`poolCapacity.trace.server`) go here too.
       outputChannel: this.serverLog,

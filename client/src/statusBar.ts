@@ -45,7 +45,11 @@ export class StatusBar implements vscode.Disposable {
     const tooltip = new vscode.MarkdownString('', true);
     tooltip.isTrusted = { enabledCommands: [COMMANDS.showCapacityReport, COMMANDS.refreshServerInfo] };
     for (const server of status.servers) {
-      tooltip.appendMarkdown(`**${server.serverKey}**`);
+      tooltip.appendMarkdown(
+        server.cluster
+          ? `**${server.leader ? `${server.leader} (${server.serverKey}), leader` : 'no leader'}** of the Patroni cluster at ${server.cluster}`
+          : `**${server.serverKey}**`,
+      );
       if (server.state === 'ok') {
         tooltip.appendMarkdown(` — ${server.connections} of ${server.maxConnections} connections\n\n`);
         if (server.summary) tooltip.appendMarkdown(`${LEVEL_WORDS[server.level]}: ${server.summary}\n\n`);
@@ -72,7 +76,9 @@ export class StatusBar implements vscode.Disposable {
     // The language server picked the server to show and the level; this only renders them.
     const shown = reachable.find((s) => s.serverKey === status.focus) ?? reachable[0]!;
     const extra = status.servers.length > 1 ? ` (+${status.servers.length - 1})` : '';
-    this.item.text = `$(database) ${shown.connections}/${shown.maxConnections}${extra}`;
+    // A cluster's count is its current leader's, named so a failover shows in the item itself.
+    const leader = shown.leader ? `${shown.leader} ` : '';
+    this.item.text = `$(database) ${leader}${shown.connections}/${shown.maxConnections}${extra}`;
     this.item.backgroundColor =
       status.level === 'exceeds'
         ? new vscode.ThemeColor('statusBarItem.errorBackground')

@@ -196,12 +196,17 @@ function capacityBar(bar: CapacityBar): HTMLElement {
           el('th', { scope: 'row' }, 'headroom kept free'),
           el('td', {}, String(bar.headroomSlots)),
         ),
-        el(
-          'tr',
-          { 'data-kind': 'live' },
-          el('th', { scope: 'row' }, 'in use now (all clients)'),
-          el('td', { class: 'live-figure', 'data-server': bar.serverKey }, '–'),
-        ),
+        // Live only in the editor: a static report has no status poll.
+        ...(vscode && bar.kind === 'server'
+          ? [
+              el(
+                'tr',
+                { 'data-kind': 'live' },
+                el('th', { scope: 'row' }, 'in use now (all clients)'),
+                el('td', { class: 'live-figure', 'data-server': bar.serverKey }, '–'),
+              ),
+            ]
+          : []),
       ),
     );
     figure.append(table);

@@ -64,6 +64,9 @@ describe('the packaged extension (pool-capacity.vsix)', { timeout: 180_000 }, ()
       'dist/client.js',
       'dist/server.js',
       'dist/cli.js',
+      // The capacity dashboard's webview script and styles.
+      'dist/dashboard.js',
+      'dist/dashboard.css',
       'package.json',
       // vsce stores these two in lower case; the extension page finds them so.
       'readme.md',

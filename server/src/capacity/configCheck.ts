@@ -12,6 +12,11 @@ export interface CheckOptions {
   allowConnect: boolean;
   /** Called with the whole set of findings each time another server answers. */
   onUpdate?: (diagnostics: PoolDiagnostic[], outcomes: PoolOutcomes) => void;
+  /**
+   * The previous validation's outcomes of pools (and cluster) whose server is unchanged: shown
+   * until the new probe answers, so a re-validation never drops a server finding only to add it back.
+   */
+  assumed?: PoolOutcomes;
 }
 
 /**
@@ -34,14 +39,22 @@ export async function checkConfig(
   });
   // A Patroni cluster in use: its REST API, then each member's PostgreSQL (through the same cache).
   const patroni = options.allowConnect ? readablePatroniPool(config) : undefined;
-  const initial = diagnose(config, outcomes, settings);
-  options.onUpdate?.(initial, { ...outcomes });
+  // What the editor shows meanwhile: the new answers over the previous ones still awaited.
+  const assumed: PoolOutcomes = {};
+  for (const pool of pending) {
+    const previous = options.assumed?.[pool.name];
+    if (previous) assumed[pool.name] = previous;
+  }
+  if (patroni && options.assumed?.cluster) assumed.cluster = options.assumed.cluster;
+  const shown = (): PoolOutcomes => ({ ...assumed, ...outcomes });
+  const initial = diagnose(config, shown(), settings);
+  options.onUpdate?.(initial, shown());
   if (pending.length === 0 && !patroni) return { diagnostics: initial, outcomes };
   const readCluster = async (pool: ResolvedPool) => {
     outcomes.cluster = await readClusterOutcome(pool, (target) =>
       cache.get(target, { maxAgeMs: settings.factsMaxAgeMs, connectTimeoutMs: settings.connectTimeoutMs }),
     );
-    options.onUpdate?.(diagnose(config, outcomes, settings), { ...outcomes });
+    options.onUpdate?.(diagnose(config, shown(), settings), shown());
   };
   await Promise.all([
     ...(patroni ? [readCluster(patroni)] : []),
@@ -50,7 +63,7 @@ export async function checkConfig(
         maxAgeMs: settings.factsMaxAgeMs,
         connectTimeoutMs: settings.connectTimeoutMs,
       });
-      options.onUpdate?.(diagnose(config, outcomes, settings), { ...outcomes });
+      options.onUpdate?.(diagnose(config, shown(), settings), shown());
     }),
   ]);
   return { diagnostics: diagnose(config, outcomes, settings), outcomes };

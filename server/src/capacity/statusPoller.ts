@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { ServerStatus, StatusLevel } from '../../../shared/protocol';
-import type { PoolName } from '../config/poolConfig';
+import { findLeader } from '../cluster/patroniCheck';
+import type { PoolName, ResolvedPool } from '../config/poolConfig';
 import { classifyFailure, FAILURE_LABELS } from '../db/connectFailure';
 import { type ConnectionTarget, serverKey } from '../db/connectionTarget';
 import { closeConnection, openConnection } from '../db/openConnection';
@@ -17,6 +18,16 @@ import {
 export interface WatchedServer {
   target: ConnectionTarget;
   pools: (ServerStatus['pools'][number] & { user?: string; database?: string })[];
+  /**
+   * A Patroni cluster's pool: each poll asks the REST API for the leader and counts on it, so the
+   * item follows a switchover or failover within one poll.
+   */
+  cluster?: { pool: ResolvedPool; api: string };
+}
+
+/** The watched entry's identity: its server, or its cluster's REST API (the leader changes). */
+function watchKey(server: WatchedServer): string {
+  return server.cluster ? `patroni ${server.cluster.api}` : serverKey(server.target);
 }
 
 /** Live client backends per role and database, our own watching connections excluded (load-test runs count). */
@@ -136,7 +147,7 @@ export class StatusPoller {
   /** Replaces the watched set; connections to servers no longer watched are closed. */
   watch(servers: WatchedServer[]): void {
     this.servers = servers;
-    const keep = new Set(servers.map((s) => serverKey(s.target)));
+    const keep = new Set(servers.map(watchKey));
     for (const [key, entry] of this.clients) {
       if (!keep.has(key)) {
         this.clients.delete(key);
@@ -154,6 +165,25 @@ export class StatusPoller {
   }
 
   private async pollOne(server: WatchedServer): Promise<ServerStatus> {
+    if (!server.cluster) return this.pollServer(server, serverKey(server.target));
+    const found = await findLeader(server.cluster.pool);
+    if (!found.ok) {
+      return {
+        serverKey: `Patroni cluster (${server.cluster.api})`,
+        pools: server.pools.map(({ name, poolSize, configUri }) => ({ name, poolSize, configUri })),
+        headroomThreshold: this.options.headroomThreshold,
+        state: 'unreachable',
+        level: 'unreachable',
+        error: found.message,
+        cluster: server.cluster.api,
+      };
+    }
+    const status = await this.pollServer({ ...server, target: found.target }, watchKey(server));
+    return { ...status, serverKey: serverKey(found.target), leader: found.leader.name, cluster: server.cluster.api };
+  }
+
+  /** Counts on one server over the kept-open connection of `clientKey`. */
+  private async pollServer(server: WatchedServer, clientKey: string): Promise<ServerStatus> {
     const key = serverKey(server.target);
     const base = {
       serverKey: key,
@@ -161,7 +191,7 @@ export class StatusPoller {
       headroomThreshold: this.options.headroomThreshold,
     };
     try {
-      const client = await this.clientFor(key, server.target);
+      const client = await this.clientFor(clientKey, server.target);
       const users = [
         ...new Set([server.target.user, ...server.pools.map((p) => p.user ?? server.target.user)]),
       ];
@@ -202,8 +232,8 @@ export class StatusPoller {
         perDatabase,
       };
     } catch (error) {
-      const entry = this.clients.get(key);
-      this.clients.delete(key);
+      const entry = this.clients.get(clientKey);
+      this.clients.delete(clientKey);
       if (entry) void closeConnection(entry.client);
       const failure = classifyFailure(error, server.target.password);
       return {
@@ -216,7 +246,8 @@ export class StatusPoller {
   }
 
   private async clientFor(key: string, target: ConnectionTarget): Promise<pg.Client> {
-    const fingerprint = `${target.user}\0${target.database}\0${target.password ?? ''}`;
+    // The server is part of it: a cluster's entry reconnects when another member leads.
+    const fingerprint = `${serverKey(target)}\0${target.user}\0${target.database}\0${target.password ?? ''}`;
     const existing = this.clients.get(key);
     if (existing && existing.fingerprint === fingerprint) return existing.client;
     if (existing) void closeConnection(existing.client);

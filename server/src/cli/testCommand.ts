@@ -6,6 +6,7 @@ import {
   loadTestOptionsFor,
 } from '../../../shared/loadTest';
 import { DEFAULT_TARGET_AGENTS } from '../../../shared/settings';
+import { loadTestPools } from '../loadtest/clusterFollower';
 import { LoadTestRefused, LoadTestSetupError, runLoadTest } from '../loadtest/engine';
 import { formatReportTable } from '../loadtest/reportTable';
 import { scrubbedOutput, stopOnBrokenConfig } from './cliFindings';
@@ -91,8 +92,11 @@ export function registerTestCommand(program: Command): void {
       loadTestDefaults.acquireTimeoutMs,
     )
     .addOption(
-      new Option('--pool <pool>', 'which pool; both splits the agents over project and shared by size')
-        .choices(['project', 'shared', 'both'])
+      new Option(
+        '--pool <pool>',
+        "which pool; both splits the agents over project and shared by size; patroni tests the Patroni cluster's leader and follows it through a failover",
+      )
+        .choices(['project', 'shared', 'both', 'patroni'])
         .default(loadTestDefaults.pool),
     )
     .option('--force', 'run even when the safety check refuses (free slots, host allowlist)')
@@ -106,7 +110,8 @@ export function registerTestCommand(program: Command): void {
       '\nExamples:\n  pool-capacity test 35 .claude-flow/config.yaml             # capacity: 35 agents at once\n' +
         '  pool-capacity test 35 --burst --bursts 5 --pause 100        # burst\n' +
         '  pool-capacity test 35 --rounds 10 --config path/config.yaml # sustained (leak check)\n' +
-        '  pool-capacity test --sweep 10..80 --step 10 --html out.html # capacity sweep, charted',
+        '  pool-capacity test --sweep 10..80 --step 10 --html out.html # capacity sweep, charted\n' +
+        '  pool-capacity test 10 --rounds 60 --pool patroni --json     # through a failover: the window and its verdict',
     );
   addSettingsFlags(addConfigOption(command)).action(
     async (first: string | undefined, second: string | undefined, flags: TestFlags) => {
@@ -179,10 +184,12 @@ async function runTestCommand(agentsArgument: number | undefined, flags: TestFla
   const progress = !flags.json && process.stderr.isTTY ? progressLine() : undefined;
   let report: LoadTestReport;
   try {
-    report = await runLoadTest(config.pools, options, {
+    const { pools, cluster } = await loadTestPools(config, options.pool, interrupt.signal);
+    report = await runLoadTest(pools, options, {
       settings,
       signal: interrupt.signal,
       onProgress: progress?.update,
+      cluster,
     });
   } catch (error) {
     progress?.clear();

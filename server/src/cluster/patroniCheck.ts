@@ -5,13 +5,14 @@
  * Also the seam the load test and the status bar use to find the current leader.
  */
 import type { ProbeOutcome } from '../capacity/serverFacts';
+import type { WatchedServer } from '../capacity/statusPoller';
 import type { LoadedConfig } from '../config/loadConfig';
 import type { ResolvedPool } from '../config/poolConfig';
 import type { ConnectionTarget } from '../db/connectionTarget';
 import { type PatroniClusterView, readPatroniCluster } from './patroniApi';
 import { leaderOf, type PatroniMember } from './patroniParse';
 import { type ClusterOutcome, memberTarget, readablePatroniPool } from './patroniRules';
-import { patroniSettings } from './patroniSettings';
+import { endpointText, patroniSettings } from './patroniSettings';
 
 /** Probes one member's PostgreSQL (the facts cache's get, or probeServer directly). */
 export type MemberProbe = (target: ConnectionTarget) => Promise<ProbeOutcome>;
@@ -36,6 +37,29 @@ export async function readClusterOutcome(
       }),
   );
   return { ok: true, view: read.view, probes };
+}
+
+/**
+ * The status bar's entry for a config's cluster: polled on whichever member leads at each poll.
+ * Undefined when the config uses no readable cluster.
+ */
+export function clusterWatch(config: LoadedConfig, configUri: string): WatchedServer | undefined {
+  const pool = readablePatroniPool(config);
+  if (!pool) return undefined;
+  const api = patroniSettings(pool.declaration).endpoints.map(endpointText).join(', ');
+  return {
+    target: pool.target,
+    pools: [
+      {
+        name: pool.name,
+        poolSize: pool.poolSize,
+        configUri,
+        user: pool.target.user,
+        database: pool.target.database,
+      },
+    ],
+    cluster: { pool, api },
+  };
 }
 
 /** The pool the cluster serves, when the config uses a Patroni cluster and its settings are usable. */

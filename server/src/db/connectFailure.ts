@@ -21,6 +21,8 @@ export type FailureClass =
   | 'host-unreachable' // EHOSTUNREACH / ENETUNREACH: no route to the host
   | 'connect-timeout'
   | 'connection-lost' // the server went away mid-session
+  | 'admin-shutdown' // 57P01 "terminating connection due to administrator command" (fast shutdown, switchover)
+  | 'read-only' // 25006: a write on a standby (the member is no longer the leader)
   | 'ssl'
   | 'cancelled'
   | 'other';
@@ -66,6 +68,8 @@ export const FAILURE_LABELS: Record<FailureClass, string> = {
   'host-unreachable': 'no route to host',
   'connect-timeout': 'connect timeout',
   'connection-lost': 'connection lost',
+  'admin-shutdown': 'terminated by the server (57P01 admin shutdown)',
+  'read-only': 'read-only transaction (25006: not the leader)',
   ssl: 'SSL error',
   cancelled: 'cancelled',
   other: 'other error',
@@ -178,8 +182,14 @@ export function classifyFailure(error: unknown, password?: string): ConnectFailu
         return 'authentication';
       case '3D000':
         return 'no-database';
-      case '57P03':
+      case '25006':
+        return 'read-only';
       case '57P01':
+        // A fast shutdown or pg_terminate_backend (what a Patroni switchover does to the old leader's
+        // sessions); an immediate shutdown's wording stays "lost".
+        if (/administrator command/i.test(message)) return 'admin-shutdown';
+        return message.match(/terminat/i) ? 'connection-lost' : 'server-starting';
+      case '57P03':
       case '57P02':
         return message.match(/terminat/i) ? 'connection-lost' : 'server-starting';
       case 'ECONNREFUSED':

@@ -71,6 +71,13 @@ export interface Connector {
   openCount(): number;
   /** Abandons connects in flight and closes every connection, each within boundMs. */
   close(boundMs?: number): Promise<void>;
+  /**
+   * Connects from now on go to this server (a Patroni cluster's new leader); idle connections to
+   * the old one are closed, connections out with agents end when they come back.
+   */
+  retarget(target: ConnectionTarget): void;
+  /** Where connects go now. */
+  currentTarget(): ConnectionTarget;
 }
 
 export interface ConnectOptions {
@@ -105,8 +112,25 @@ abstract class ConnectionSet implements Connector {
     return this.open.size + this.connecting.size;
   }
 
+  currentTarget(): ConnectionTarget {
+    return this.options.target;
+  }
+
+  retarget(target: ConnectionTarget): void {
+    this.options.target = target;
+    this.generation++;
+    this.onRetarget();
+  }
+
+  /** Bumped by retarget: a connection opened before it belongs to the old server. */
+  protected generation = 0;
+  protected readonly generationOf = new WeakMap<TrackedConnection, number>();
+
+  protected onRetarget(): void {}
+
   protected async connect(): Promise<TrackedConnection> {
     if (this.closed || this.options.signal.aborted) throw abortError();
+    const generation = this.generation;
     const attempt = openConnection(this.options.target, {
       connectTimeoutMs: this.options.connectTimeoutMs,
       applicationName: this.options.applicationName,
@@ -116,6 +140,7 @@ abstract class ConnectionSet implements Connector {
     try {
       const client = await attempt;
       const connection = new TrackedConnection(client);
+      this.generationOf.set(connection, generation);
       if (this.closed) {
         // close() ran while this connect was in flight: it must not outlive the run.
         await connection.close();
@@ -236,7 +261,8 @@ export class AgentPool extends ConnectionSet {
 
   release(lease: Lease, discard = false): void {
     const { connection } = lease;
-    if (discard || connection.brokenBy || this.closed) {
+    const stale = this.generationOf.get(connection) !== this.generation;
+    if (discard || stale || connection.brokenBy || this.closed) {
       this.discard(connection);
       this.slotFreed();
       return;
@@ -248,6 +274,13 @@ export class AgentPool extends ConnectionSet {
       return;
     }
     this.putIdle(connection);
+  }
+
+  protected override onRetarget(): void {
+    for (const connection of this.idle.splice(0)) {
+      this.discard(connection);
+      this.slotFreed();
+    }
   }
 
   protected override onClose(): void {

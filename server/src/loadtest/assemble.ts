@@ -2,15 +2,16 @@
  * The load-test report from what a run saw: the verdict per phase and overall (verdict.ts), the
  * latencies, the failures by class, the observer's peak, samples and leftover count.
  */
-import type { LoadTestOptions, LoadTestReport } from '../../../shared/loadTest';
+import type { FailoverReport, LoadTestOptions, LoadTestReport } from '../../../shared/loadTest';
 import { serverSlots } from '../capacity/serverBudget';
 import { isSlotRefusal } from '../db/connectFailure';
 import { describeTarget, serverKey } from '../db/connectionTarget';
+import { insideWindow } from './failoverWindow';
 import { summarizeLatencies } from './latency';
 import type { AgentResult, PhasesRun, PoolRun } from './phases';
 import type { PlannedPool } from './plan';
 import type { RunObserver } from './runObserver';
-import { admissionNote, detectLeak, groupFailures, judgeRun, type PoolPhaseOutcome } from './verdict';
+import { admissionNote, detectLeak, groupFailures, judgeRun, type PoolPhaseOutcome, worst } from './verdict';
 
 export interface FinishedRun {
   runId: string;
@@ -22,6 +23,8 @@ export interface FinishedRun {
   observer: RunObserver;
   leftover: number;
   cancelled: boolean;
+  /** A Patroni cluster's run: its failures inside the failover window are judged by the window. */
+  failover?: FailoverReport;
 }
 
 export function assembleReport(run: FinishedRun): LoadTestReport {
@@ -31,7 +34,7 @@ export function assembleReport(run: FinishedRun): LoadTestReport {
   const notes = [...observer.notes];
   if (options.mode === 'direct' && !cancelled) notes.push(...directAdmissionNotes(run));
   const judgement = judgeRun({
-    outcomes: phaseOutcomes(runs, ran),
+    outcomes: phaseOutcomes(runs, ran, run.failover),
     mode: options.mode,
     onExhausted: options.onExhausted,
     leakDetected,
@@ -40,6 +43,10 @@ export function assembleReport(run: FinishedRun): LoadTestReport {
     cancelled,
   });
   for (const p of phases) p.verdict = judgement.phaseVerdicts.get(p.label) ?? 'PASS';
+  if (run.failover) {
+    judgement.verdict = worst(judgement.verdict, run.failover.verdict);
+    judgement.reasons.unshift(`failover ${run.failover.verdict}: ${run.failover.summary}`);
+  }
 
   const succeeded = results.filter((a) => a.ok).length;
   const grouped = groupFailures(results.flatMap((a) => (a.failure ? [a.failure] : [])));
@@ -75,15 +82,23 @@ export function assembleReport(run: FinishedRun): LoadTestReport {
     verdict: judgement.verdict,
     verdictReasons: [...judgement.reasons, ...notes],
     startedAt: run.startedAt,
+    ...(run.failover ? { failover: run.failover } : {}),
   };
 }
 
 /** Per phase and pool: how its agents fared, for the verdict. */
-function phaseOutcomes(runs: readonly PoolRun[], ran: PhasesRun): PoolPhaseOutcome[] {
+function phaseOutcomes(
+  runs: readonly PoolRun[],
+  ran: PhasesRun,
+  failover: FailoverReport | undefined,
+): PoolPhaseOutcome[] {
   const outcomes: PoolPhaseOutcome[] = [];
+  // The failover's own failures are the window's to judge, not the capacity's.
+  const counted = (a: AgentResult) =>
+    !insideWindow(failover?.window, { at: a.at ?? 0, ok: a.ok, failureClass: a.failure?.class });
   for (let phase = 0; phase < ran.phases.length; phase++) {
     for (const r of runs) {
-      const mine = ran.results.filter((a) => a.phase === phase && a.pool === r.pool.name);
+      const mine = ran.results.filter((a) => a.phase === phase && a.pool === r.pool.name && counted(a));
       outcomes.push({
         phase: ran.phases[phase]!.label,
         pool: r.pool.name,

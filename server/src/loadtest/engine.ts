@@ -10,6 +10,7 @@ import type { PoolCapacitySettings } from '../../../shared/settings';
 import { APPLICATION_NAME_PREFIX } from '../capacity/serverFacts';
 import { CANCEL_CLOSE_TIMEOUT_MS, CLOSE_TIMEOUT_MS } from '../db/openConnection';
 import { assembleReport } from './assemble';
+import type { ClusterFollower } from './clusterFollower';
 import { type LoadTestProgress, type PhasesRun, type PoolRun, poolRuns, runPhases } from './phases';
 import { type LoadTestPool, newRunId, planLoadTest, plannedServers } from './plan';
 import { RunObserver } from './runObserver';
@@ -37,6 +38,8 @@ export interface LoadTestContext {
   leakPerRound?: number;
   /** Test hook: the run id to use (default random), so a test knows the application_name up front. */
   runId?: string;
+  /** `--pool patroni`: follows the cluster's leader through a switchover or failover. */
+  cluster?: ClusterFollower;
 }
 
 /**
@@ -82,14 +85,24 @@ export async function runLoadTest(
       ...poolRuns(plan, options, { connectTimeoutMs: settings.connectTimeoutMs, applicationName, signal }),
     );
     if (signal.aborted) void closeAll();
+    const { cluster } = context;
+    cluster?.attach({ runs, observer, signal, applicationName, connectTimeoutMs: settings.connectTimeoutMs });
     await observer.startSampling();
     try {
       ran = await runPhases(
         runs,
         options,
-        { signal, onProgress: context.onProgress, leakPerRound: context.leakPerRound },
+        {
+          signal,
+          onProgress: context.onProgress,
+          leakPerRound: context.leakPerRound,
+          beforePhase: cluster?.beforePhase,
+          onAgentFailure: cluster?.onAgentFailure,
+        },
         observer,
       );
+      // A search for the new leader still going on ends (bounded) before the run closes.
+      await cluster?.beforePhase();
     } finally {
       observer.stopSampling();
       context.signal?.removeEventListener('abort', onOuterAbort);
@@ -114,5 +127,6 @@ export async function runLoadTest(
     observer,
     leftover,
     cancelled: signal.aborted,
+    failover: context.cluster?.report(ran.results, Date.now()),
   });
 }

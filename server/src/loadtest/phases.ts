@@ -37,6 +37,12 @@ export interface AgentResult {
   latencyMs?: number;
   connectMs?: number;
   acquireMs?: number;
+  /** Epoch ms of the outcome: the query's answer, or the failure (the failover window's events). */
+  at?: number;
+  /** host:port the agent's connection went to (or was aimed at, when it got none). */
+  server?: string;
+  /** A failure after the query answered (the connection lost during the hold): when it answered. */
+  answeredAt?: number;
 }
 
 /** One pool of the run with its agents and what they get their connections from. */
@@ -44,6 +50,8 @@ export interface PoolRun {
   pool: LoadTestPool;
   agents: number;
   connector: Connector;
+  /** The agent's statement (default SELECT 1); a cluster's run asks one only a leader can answer. */
+  query?: string;
 }
 
 /** What the phases ran: every agent's result, a line per phase, and the sustained rounds' counts. */
@@ -60,6 +68,10 @@ export interface PhaseContext {
   onProgress?: (progress: LoadTestProgress) => void;
   /** Test hook: this many agents per sustained round keep their connection (a deliberate leak). */
   leakPerRound?: number;
+  /** Awaited before each phase (a cluster's run: until the new leader is found). */
+  beforePhase?: () => Promise<void>;
+  /** Told of every failed agent (a cluster's run looks for the new leader). */
+  onAgentFailure?: (result: AgentResult) => void;
 }
 
 /** The connector each pool's agents use: the pool under test, or a connection each in direct mode. */
@@ -112,6 +124,7 @@ export async function runPhases(
   const started = performance.now();
   await Promise.all(runs.map((r) => (r.connector instanceof AgentPool ? r.connector.warmUp() : undefined)));
   for (let phase = 0; phase < count && !signal.aborted; phase++) {
+    await context.beforePhase?.();
     if (phase > 0 && options.shape === 'burst') {
       await pause(options.pauseMs, signal);
       if (signal.aborted) break;
@@ -163,6 +176,7 @@ function runPhase(
     for (let i = 0; i < r.agents; i++) {
       agents.push(
         runAgent(r, phase, options.durationMs, leaks-- > 0, context.signal, acquireSettled).then((result) => {
+          if (!result.ok) context.onAgentFailure?.(result);
           progress.done++;
           context.onProgress?.({
             done: progress.done,
@@ -187,11 +201,17 @@ async function runAgent(
   acquireSettled: () => void,
 ): Promise<AgentResult> {
   const t0 = performance.now();
+  const aimed = r.connector.currentTarget();
+  let server = `${aimed.host}:${aimed.port}`;
+  let answeredAt: number | undefined;
   const failed = (error: unknown): AgentResult => ({
     pool: r.pool.name,
     phase,
     ok: false,
     failure: classifyAgentError(error, r.pool.target.password, signal),
+    at: Date.now(),
+    server,
+    ...(answeredAt !== undefined ? { answeredAt } : {}),
   });
   let lease: Lease;
   try {
@@ -202,9 +222,12 @@ async function runAgent(
     acquireSettled();
   }
   const acquired = lease.waitedMs;
+  server = `${lease.connection.client.host}:${lease.connection.client.port}`;
   try {
-    await lease.connection.client.query('SELECT 1');
+    await lease.connection.client.query(r.query ?? 'SELECT 1');
     const latencyMs = performance.now() - t0;
+    const at = Date.now();
+    answeredAt = at;
     await hold(holdMs, signal, lease.connection.lost);
     if (!leak) r.connector.release(lease);
     return {
@@ -212,6 +235,8 @@ async function runAgent(
       phase,
       ok: true,
       latencyMs,
+      at,
+      server,
       ...(lease.cold ? { connectMs: acquired } : { acquireMs: acquired }),
     };
   } catch (error) {

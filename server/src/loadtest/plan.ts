@@ -129,8 +129,8 @@ export function validateOptions(options: LoadTestOptions): void {
     throw new LoadTestSetupError(`mode must be pool or direct, not ${options.mode}`);
   if (!['fail', 'wait'].includes(options.onExhausted))
     throw new LoadTestSetupError(`on-exhausted must be fail or wait, not ${options.onExhausted}`);
-  if (!['project', 'shared', 'both'].includes(options.pool))
-    throw new LoadTestSetupError(`pool must be project, shared or both, not ${options.pool}`);
+  if (!['project', 'shared', 'both', 'patroni'].includes(options.pool))
+    throw new LoadTestSetupError(`pool must be project, shared, both or patroni, not ${options.pool}`);
 }
 
 /** Pool sizes a run would allocate and connect for: refused before the probe when absurd. */

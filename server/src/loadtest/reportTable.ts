@@ -2,9 +2,15 @@
  * A load-test report as a plain-text table, in the shape our users' load-test write-ups take: one line per
  * capacity run / burst / round with PASS, WARN, FAIL or CANCELLED. The CLI and the "Pool Capacity" output channel
  * print the same text. Every line starts with a stable word (Run, Pool, Test, PASS, WARN, FAIL, CANCELLED, Total,
- * Latency, Failures, Leak, Server, Note, Result) so the TextMate grammar in syntaxes/ can colour it.
+ * Latency, Failures, Leak, Failover, Server, Note, Result) so the TextMate grammar in syntaxes/ can colour it.
  */
-import type { LatencySummary, LoadTestPhase, LoadTestReport, Verdict } from '../../../shared/loadTest';
+import type {
+  FailoverEvent,
+  LatencySummary,
+  LoadTestPhase,
+  LoadTestReport,
+  Verdict,
+} from '../../../shared/loadTest';
 import { FAILURE_LABELS, type FailureClass } from '../db/connectFailure';
 
 const KEY_WIDTH = 9;
@@ -111,6 +117,7 @@ export function formatReportTable(report: LoadTestReport): string {
       `${key('Leak')}${report.leakDetected ? 'detected' : 'none'}: connections after each round ${counts.join(' -> ') || 'not counted'}`,
     );
   }
+  lines.push(...failoverLines(report));
   lines.push(
     `${key('Server')}peak ${report.peakServerConnections} connections of this run, ${report.leftover} left after it`,
   );
@@ -120,6 +127,38 @@ export function formatReportTable(report: LoadTestReport): string {
       (report.cancelled ? ', cancelled' : ''),
   );
   return lines.join('\n');
+}
+
+const clock = (at: number) => new Date(at).toISOString().slice(11, 23);
+
+/** A cluster's run: the leaders it used, the failover window event by event, the reconnect burst. */
+function failoverLines(report: LoadTestReport): string[] {
+  const f = report.failover;
+  if (!f) return [];
+  const lines = [
+    `${key('Failover')}${f.verdict}  leader ${f.leaders.map((l) => `${l.member} (${l.server})`).join(' -> ')}, failoverTimeout ${f.timeoutS} s`,
+  ];
+  const w = f.window;
+  if (w) {
+    const event = (what: string, e: FailoverEvent | undefined) =>
+      e
+        ? `${key('Failover')}${what.padEnd(24)}${clock(e.at)}${e.member ? ` on ${e.member}` : ''}${e.class ? ` (${e.class})` : ''}`
+        : `${key('Failover')}${what.padEnd(24)}none`;
+    lines.push(event('last success before', w.lastSuccessBefore));
+    lines.push(event('first failure', w.firstFailure));
+    lines.push(event('first success after', w.firstSuccessAfter));
+    if (w.gapMs !== undefined)
+      lines.push(`${key('Failover')}${'window'.padEnd(24)}${formatSeconds(w.gapMs)} without a success`);
+  }
+  const b = f.reconnectBurst;
+  if (b) {
+    const refused = Object.entries(b.refusals).map(([cls, n]) => `${n} ${cls}`);
+    lines.push(
+      `${key('Failover')}reconnect burst on ${b.member}: ${b.admitted} of ${b.wanted} connections admitted at once` +
+        `${b.otherClients !== undefined ? ` beside ${b.otherClients} other clients` : ''}, ${refused.length ? `refused: ${refused.join(', ')}` : 'no refusals'} (${b.wallMs} ms)`,
+    );
+  }
+  return lines;
 }
 
 function verdictOf(phase: LoadTestPhase): Verdict {

@@ -17,6 +17,8 @@ export const CANCEL_COUNT_MS = 500;
 export class RunObserver {
   /** Every observer opened, those reopened for the final count included. */
   private readonly observers: ServerObserver[] = [];
+  /** Observers of servers the run left (a failover): their samples stay in the report. */
+  private readonly retired: ServerObserver[] = [];
   /** What the observer could not see, in the order it found out: the report's reasons carry them. */
   readonly notes: string[] = [];
   /** The most connections of the run seen on the servers at once. */
@@ -65,18 +67,43 @@ export class RunObserver {
   async startSampling(): Promise<void> {
     if (this.observers.length > 0) this.peak = (await this.count()) ?? 0;
     this.sampling = this.observers.length > 0 && !this.signal.aborted;
-    this.sampler = (async () => {
-      while (this.sampling) {
-        const t0 = performance.now();
-        const n = await this.count();
-        if (n === undefined) break;
-        this.peak = Math.max(this.peak, n);
-        // A sample that takes long (PgBouncer's SHOW CLIENTS lists every client: a thousand rows
-        // in a big run) is spaced out in proportion, so sampling takes no more than about a third
-        // of the time (and of the garbage collector's) from the run it measures.
-        await pause(Math.max(20, 2 * (performance.now() - t0)), this.signal);
-      }
-    })();
+    this.sampler = this.sample();
+  }
+
+  private async sample(): Promise<void> {
+    while (this.sampling) {
+      const t0 = performance.now();
+      const n = await this.count();
+      if (n === undefined) break;
+      this.peak = Math.max(this.peak, n);
+      // A sample that takes long (PgBouncer's SHOW CLIENTS lists every client: a thousand rows
+      // in a big run) is spaced out in proportion, so sampling takes no more than about a third
+      // of the time (and of the garbage collector's) from the run it measures.
+      await pause(Math.max(20, 2 * (performance.now() - t0)), this.signal);
+    }
+  }
+
+  /**
+   * The run moved to another server (a Patroni cluster's new leader): observe it from now on, for
+   * the peak, the rounds' counts and the leftover count. Observers whose server went away stop
+   * counting (their samples stay in the report); the sampler, stopped by them, starts again.
+   */
+  async follow(key: string, server: PlannedServer): Promise<void> {
+    if (this.observers.some((o) => o.serverKey === key && o.alive)) return;
+    (this.servers as Map<string, PlannedServer>).set(key, server);
+    this.retired.push(...this.observers.filter((o) => !o.alive));
+    this.observers.splice(0, this.observers.length, ...this.observers.filter((o) => o.alive));
+    const opened = await ServerObserver.open(
+      key,
+      server.pool.target,
+      this.connectTimeoutMs,
+      server.pooler,
+      this.signal,
+    );
+    if (opened.observer) this.observers.push(opened.observer);
+    else if (!this.signal.aborted)
+      this.notes.push(`no observer connection on ${key} (${opened.failure?.message}): peak not sampled`);
+    if (this.sampling) this.sampler = this.sampler.then(() => this.sample());
   }
 
   /**
@@ -192,12 +219,12 @@ export class RunObserver {
 
   /** Every count read, per server: the report's connections-over-time chart. */
   samples(): NonNullable<LoadTestReport['samples']> {
-    return this.observers.flatMap((o) => o.samples.map((sample) => ({ server: o.serverKey, ...sample })));
+    return [...this.retired, ...this.observers].flatMap((o) => o.samples.map((sample) => ({ server: o.serverKey, ...sample })));
   }
 
   /** Ends within boundMs whatever the servers do. */
   async close(boundMs: number): Promise<void> {
     this.sampling = false;
-    await Promise.all(this.observers.map((o) => o.close(boundMs)));
+    await Promise.all([...this.retired, ...this.observers].map((o) => o.close(boundMs)));
   }
 }

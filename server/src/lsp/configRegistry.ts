@@ -5,24 +5,23 @@
  * whose probe failed, so its diagnostic clears by itself when the server comes back. The load tests, the report, the
  * hover and the status loop all read the configs from here.
  */
-import {
-  type Connection,
-  type Diagnostic,
-  FileChangeType,
-  type FileEvent,
-  TextDocuments,
-} from 'vscode-languageserver';
+
+import { basename } from 'node:path';
+import { type Connection, FileChangeType, type FileEvent, TextDocuments } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { ConfigSummary, ServerStatus } from '../../../shared/protocol';
 import { type PoolCapacitySettings, sanitizeSettings } from '../../../shared/settings';
 import { checkConfig } from '../capacity/configCheck';
 import { FactsCache } from '../capacity/factsCache';
-import type { PoolOutcomes } from '../capacity/rules';
+import type { PoolDiagnostic, PoolOutcomes } from '../capacity/rules';
 import type { WatchedServer } from '../capacity/statusPoller';
+import { clusterWatch } from '../cluster/patroniCheck';
+import { readablePatroniPool } from '../cluster/patroniRules';
 import { forgetDotenvFiles } from '../config/connectionSettings';
 import { type LoadedConfig, probedPools, readConfigText, resolveConfig } from '../config/loadConfig';
-import { serverKey } from '../db/connectionTarget';
+import { describeTarget, serverKey } from '../db/connectionTarget';
 import { isConfigPath, uriToPath } from './configWorkspace';
+import { pgpassPath } from './fileWatching';
 import { toLspDiagnostic } from './lspConvert';
 import { ServerReprobes } from './serverReprobes';
 
@@ -39,6 +38,10 @@ export interface ConfigEntry {
   settings?: PoolCapacitySettings;
   /** Resolves when the latest validation has published its complete result. */
   settled?: Promise<void>;
+  /** The diagnostics last published (as JSON): the same findings are never published twice in a row. */
+  published?: string;
+  /** The findings last published, for the quick fixes of clients that do not echo `data` back. */
+  findings?: PoolDiagnostic[];
 }
 
 /** A config as last validated, with the settings it was checked with. */
@@ -58,8 +61,12 @@ export class ConfigRegistry {
   readonly facts = new FactsCache();
   /** A restricted workspace: configs are checked without connecting to any server. */
   trusted = true;
-  /** The client answers workspace/configuration; else every config gets the defaults. */
+  /**
+   * The client answers workspace/configuration; else every config gets `pushedSettings`: what the
+   * client sent in `initializationOptions.settings` or last pushed with didChangeConfiguration.
+   */
   canPullSettings = false;
+  pushedSettings: unknown = {};
   private readonly configs = new Map<string, ConfigEntry>();
   /** Unreachable servers, re-probed by themselves so diagnostics recover without an edit. */
   private readonly reprobes = new ServerReprobes(this);
@@ -88,6 +95,11 @@ export class ConfigRegistry {
   /** Marks the scan finished even when it failed, so no request waits forever. */
   scanEnded(): void {
     this.markScanned();
+  }
+
+  /** The config files known (open or on disk), for watching them and their `.env`. */
+  configPaths(): string[] {
+    return [...this.configs.values()].map((e) => e.path);
   }
 
   get size(): number {
@@ -125,8 +137,8 @@ export class ConfigRegistry {
       if (isConfigPath(path)) {
         if (change.type === FileChangeType.Deleted) this.forget(change.uri);
         else if (!this.documents.get(change.uri)) this.schedule(change.uri, path, 0);
-      } else if (path.endsWith('.env')) {
-        // A changed .env can change any config's variables and credentials.
+      } else if (basename(path) === '.env' || path === pgpassPath()) {
+        // A changed .env or password file can change any config's variables and credentials.
         forgetDotenvFiles();
         this.facts.clear();
         this.validateAll();
@@ -134,8 +146,12 @@ export class ConfigRegistry {
     }
   }
 
-  /** The settings changed: every config pulls its own again. */
-  settingsChanged(): void {
+  /**
+   * The settings changed: every config pulls its own again. `pushed`: the `poolCapacity` settings
+   * a client without workspace/configuration sent along (undefined: the client only said "changed").
+   */
+  settingsChanged(pushed?: unknown): void {
+    if (pushed !== undefined) this.pushedSettings = pushed;
     for (const entry of this.configs.values()) entry.settings = undefined;
     this.validateAll();
   }
@@ -207,21 +223,32 @@ export class ConfigRegistry {
     entry.settings = settings;
     const loaded = await resolveConfig(entry.path, text, process.env, settings);
     if (generation !== entry.generation) return;
+    const previous = entry.loaded;
     entry.loaded = loaded;
-    const publish = (diagnostics: Diagnostic[]) => {
-      if (generation === entry.generation) {
-        void this.connection.sendDiagnostics({ uri: entry.uri, version: open?.version, diagnostics });
-      }
+    // One publish per change of findings: an unchanged set is not sent again, nothing is sent
+    // before there is something to show (or the validation is complete), and server findings of
+    // the previous validation stay until the new probe answers (checkConfig's `assumed`).
+    const publish = (found: PoolDiagnostic[], complete: boolean) => {
+      if (generation !== entry.generation) return;
+      entry.findings = found;
+      const diagnostics = found.map((d) => toLspDiagnostic(document, d));
+      const json = JSON.stringify(diagnostics);
+      if (json === entry.published) return;
+      if (entry.published === undefined && diagnostics.length === 0 && !complete) return;
+      entry.published = json;
+      void this.connection.sendDiagnostics({ uri: entry.uri, version: open?.version, diagnostics });
     };
-    const { outcomes } = await checkConfig(loaded, this.facts, settings, {
+    const { diagnostics, outcomes } = await checkConfig(loaded, this.facts, settings, {
       allowConnect: this.trusted,
+      assumed: this.trusted && previous ? unchangedServers(previous, entry.outcomes, loaded) : undefined,
       onUpdate: (found, partial) => {
         if (generation !== entry.generation) return;
         entry.outcomes = partial;
-        publish(found.map((d) => toLspDiagnostic(document, d)));
+        publish(found, false);
       },
     });
     if (generation === entry.generation) {
+      publish(diagnostics, true);
       entry.outcomes = outcomes;
       this.serversChanged();
       this.reprobes.update();
@@ -237,13 +264,17 @@ export class ConfigRegistry {
   }
 
   async settingsFor(uri: string): Promise<PoolCapacitySettings> {
-    if (!this.canPullSettings) return sanitizeSettings({});
+    if (!this.canPullSettings) return sanitizeSettings(this.pushedSettings);
     try {
-      return sanitizeSettings(
-        await this.connection.workspace.getConfiguration({ scopeUri: uri, section: 'poolCapacity' }),
-      );
+      const pulled: unknown = await this.connection.workspace.getConfiguration({
+        scopeUri: uri,
+        section: 'poolCapacity',
+      });
+      // A client with no `poolCapacity` section of its own (Helix, eglot unless configured) answers
+      // null: the settings given at start stand.
+      return sanitizeSettings(pulled ?? this.pushedSettings);
     } catch {
-      return sanitizeSettings({});
+      return sanitizeSettings(this.pushedSettings);
     }
   }
 
@@ -294,6 +325,11 @@ export class ConfigRegistry {
       });
       servers.set(key, watched);
     }
+    // A Patroni cluster is watched on whichever member leads at each poll.
+    for (const entry of this.configs.values()) {
+      const watch = entry.loaded && clusterWatch(entry.loaded, entry.uri);
+      if (watch) servers.set(`patroni ${entry.uri}`, watch);
+    }
     for (const listener of this.serverListeners) listener([...servers.values()]);
   }
 
@@ -325,4 +361,31 @@ export class ConfigRegistry {
     for (const entry of this.configs.values()) clearTimeout(entry.timer);
     this.reprobes.dispose();
   }
+}
+
+/**
+ * The previous outcomes of the pools (and Patroni cluster) that still point at the same server,
+ * user and database: what the editor keeps showing until the new probe answers.
+ */
+export function unchangedServers(
+  previous: LoadedConfig,
+  outcomes: PoolOutcomes,
+  now: LoadedConfig,
+): PoolOutcomes {
+  const before = new Map(probedPools(previous).map((p) => [p.name, describeTarget(p.target)]));
+  const kept: PoolOutcomes = {};
+  for (const pool of probedPools(now)) {
+    const outcome = outcomes[pool.name];
+    if (outcome && before.get(pool.name) === describeTarget(pool.target)) kept[pool.name] = outcome;
+  }
+  const cluster = readablePatroniPool(now);
+  const clusterBefore = readablePatroniPool(previous);
+  if (
+    outcomes.cluster &&
+    cluster &&
+    clusterBefore &&
+    describeTarget(cluster.target) === describeTarget(clusterBefore.target)
+  )
+    kept.cluster = outcomes.cluster;
+  return kept;
 }

@@ -16,7 +16,7 @@ import { brokenConfigMessage, type LoadedConfig } from '../config/loadConfig';
 import { capacityView } from '../dashboard/capacityBars';
 import { formatSweepTable } from '../dashboard/loadTestCharts';
 import { buildCapacityReport } from '../loadtest/capacityReport';
-import { LoadTestRefused, LoadTestSetupError } from '../loadtest/engine';
+import { type LoadTestProgress, LoadTestRefused, LoadTestSetupError } from '../loadtest/engine';
 import { runSweep } from '../loadtest/sweep';
 import { describeError } from './handlerSafety';
 
@@ -46,6 +46,8 @@ export async function runSweepRequest(
   running: Set<AbortController>,
   params: RunSweepParams,
   token: CancellationToken,
+  /** Where progress goes instead of LoadTestProgressNotification (ServerCommands' `$/progress`). */
+  onProgress?: (progress: LoadTestProgress) => void,
 ): Promise<RunSweepResult> {
   const found = await lookup(params.configUri);
   if (token.isCancellationRequested) return { outcome: 'error', message: 'Cancelled.' };
@@ -68,11 +70,13 @@ export async function runSweepRequest(
     const { sweep, reports } = await runSweep(loaded, options, params.range, {
       settings,
       signal: controller.signal,
-      onProgress: (progress) =>
-        void connection.sendNotification(LoadTestProgressNotification.type, {
-          progressId: params.progressId,
-          ...progress,
-        }),
+      onProgress:
+        onProgress ??
+        ((progress) =>
+          void connection.sendNotification(LoadTestProgressNotification.type, {
+            progressId: params.progressId,
+            ...progress,
+          })),
     });
     // Every string the client sees has passed the config's scrubber.
     const scrub = <T extends object>(value: T): T => JSON.parse(scrubbedOutput(loaded.scrub, value));

@@ -9,9 +9,11 @@ import {
   type RunSweepParams,
   type RunSweepResult,
 } from '../../../shared/protocol';
+import { clusterMode } from '../cluster/patroniSettings';
 import { brokenConfigMessage } from '../config/loadConfig';
 import { buildCapacityReport, formatCapacityReport } from '../loadtest/capacityReport';
-import { LoadTestRefused, LoadTestSetupError, runLoadTest } from '../loadtest/engine';
+import { loadTestPools } from '../loadtest/clusterFollower';
+import { type LoadTestProgress, LoadTestRefused, LoadTestSetupError, runLoadTest } from '../loadtest/engine';
 import { formatReportTable } from '../loadtest/reportTable';
 import type { ConfigRegistry } from './configRegistry';
 import { capacityViewOf, runSweepRequest } from './dashboardRequests';
@@ -38,7 +40,15 @@ export class LoadTestSession {
   /** The dashboard's requests take the lookup alone. */
   private readonly lookup = (uri: string) => this.registry.loadedConfig(uri);
 
-  async run(params: RunLoadTestParams, token: CancellationToken): Promise<RunLoadTestResult> {
+  /**
+   * `onProgress`: where progress goes; by default the client's LoadTestProgressNotification
+   * (ServerCommands report it as standard `$/progress` instead).
+   */
+  async run(
+    params: RunLoadTestParams,
+    token: CancellationToken,
+    onProgress: (progress: LoadTestProgress) => void = this.progressNotifier(params.progressId),
+  ): Promise<RunLoadTestResult> {
     // The lookup waits for the config's validation, whose probe may be waiting on a silent host:
     // a cancel answers at once all the same.
     const found = await untilCancelled(this.registry.loadedConfig(params.configUri), token);
@@ -48,19 +58,21 @@ export class LoadTestSession {
     // A config that does not parse would be tested against what the parser kept: stop instead.
     const broken = brokenConfigMessage(loaded);
     if (broken) return { outcome: 'error', message: loaded.scrub(broken) };
-    const options = loadTestOptionsFor(loaded.targetAgents, params.options);
+    // Under mode patroni-ha the singleNode pools are inactive: the editor's test goes to the cluster.
+    const options = loadTestOptionsFor(loaded.targetAgents, {
+      ...(clusterMode(loaded.document) === 'patroni-ha' ? { pool: 'patroni' as const } : {}),
+      ...params.options,
+    });
     const controller = new AbortController();
     this.running.add(controller);
     const cancel = token.onCancellationRequested(() => controller.abort());
     try {
-      const report = await runLoadTest(loaded.pools, options, {
+      const { pools, cluster } = await loadTestPools(loaded, options.pool, controller.signal);
+      const report = await runLoadTest(pools, options, {
         settings,
         signal: controller.signal,
-        onProgress: (progress) =>
-          void this.connection.sendNotification(LoadTestProgressNotification.type, {
-            progressId: params.progressId,
-            ...progress,
-          }),
+        onProgress,
+        cluster,
       });
       this.status.recordTest(
         `${report.verdict} ${report.shape} ${report.succeeded}/${report.agents} agents (${Math.round(report.successRate * 100)}%) at ${new Date().toLocaleTimeString()}`,
@@ -97,8 +109,17 @@ export class LoadTestSession {
   }
 
   /** A capacity sweep; cancelAll stops it like any run (dashboardRequests.ts). */
-  sweep(params: RunSweepParams, token: CancellationToken): Promise<RunSweepResult> {
-    return runSweepRequest(this.connection, this.lookup, this.running, params, token);
+  sweep(
+    params: RunSweepParams,
+    token: CancellationToken,
+    onProgress?: (progress: LoadTestProgress) => void,
+  ): Promise<RunSweepResult> {
+    return runSweepRequest(this.connection, this.lookup, this.running, params, token, onProgress);
+  }
+
+  private progressNotifier(progressId: string) {
+    return (progress: LoadTestProgress) =>
+      void this.connection.sendNotification(LoadTestProgressNotification.type, { progressId, ...progress });
   }
 
   cancelAll(): void {

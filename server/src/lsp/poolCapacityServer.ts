@@ -1,13 +1,18 @@
 import {
   type CancellationToken,
+  type ClientCapabilities,
   CodeActionKind,
   type CodeActionParams,
   type Connection,
   DidChangeConfigurationNotification,
+  type DidChangeConfigurationParams,
   type DidChangeWatchedFilesParams,
+  ExecuteCommandRequest,
   type HoverParams,
   type InitializeParams,
   type InitializeResult,
+  MessageType,
+  ShowMessageNotification,
   TextDocumentSyncKind,
 } from 'vscode-languageserver';
 import {
@@ -31,11 +36,22 @@ import {
 import { ConfigRegistry } from './configRegistry';
 import { findConfigFiles, pathToUri, uriToPath } from './configWorkspace';
 import { configHover, quickFixes } from './editorFeatures';
+import { clientWatchesFiles, FolderWatchers, registerWatchedFiles } from './fileWatching';
 import { safeNotification, safeRequest } from './handlerSafety';
 import { LoadTestSession } from './loadTestSession';
+import { ServerCommandRunner } from './serverCommands';
 import { StatusLoop } from './statusLoop';
 
 const UNTRUSTED_NO_CONNECT = 'This workspace is not trusted: Pool Capacity connects to no database.';
+/** Said once to a client that did not say whether the workspace is trusted (any editor but VS Code). */
+export const HOW_TO_TRUST =
+  'Pool Capacity checks this config without connecting to any database: the editor did not declare the workspace trusted. To read the servers and run load tests, start the language server with initializationOptions { "trusted": true } (see the README, "Other editors").';
+
+/** The `poolCapacity` settings in a didChangeConfiguration push, if it carries them. */
+function pushedSettings(settings: unknown): unknown {
+  if (!settings || typeof settings !== 'object') return undefined;
+  return (settings as Record<string, unknown>).poolCapacity;
+}
 
 /**
  * The language server's wiring: thin handlers over the config registry (configRegistry.ts), the
@@ -46,12 +62,28 @@ export class PoolCapacityServer {
   private readonly registry: ConfigRegistry;
   private readonly status: StatusLoop;
   private readonly loadTests: LoadTestSession;
+  private readonly commands: ServerCommandRunner;
+  /** The server's own file watchers, for clients that cannot watch files for it. */
+  private readonly folderWatchers: FolderWatchers;
+  private capabilities: ClientCapabilities = {};
+  /** The client did not say `trusted` either way: tell the user once how to opt in. */
+  private trustUnsaid = false;
   private workspaceFolders: string[] = [];
 
   constructor(private readonly connection: Connection) {
     this.registry = new ConfigRegistry(connection);
     this.status = new StatusLoop(connection, this.registry);
     this.loadTests = new LoadTestSession(connection, this.registry, this.status);
+    this.commands = new ServerCommandRunner(
+      connection,
+      this.registry,
+      this.loadTests,
+      () => this.capabilities,
+    );
+    this.folderWatchers = new FolderWatchers(
+      (changes) => this.registry.filesChanged(changes),
+      (message) => connection.console.info(message),
+    );
   }
 
   listen(): void {
@@ -100,12 +132,16 @@ export class PoolCapacityServer {
     c.onCodeAction(
       this.request(
         'codeAction',
-        (p: CodeActionParams) =>
-          quickFixes(registry.documents.get(p.textDocument.uri), p.context.diagnostics),
+        (p: CodeActionParams) => quickFixes(registry, p.textDocument.uri, p.range, p.context.diagnostics),
         () => [],
       ),
     );
-    c.onDidChangeConfiguration(this.notification('didChangeConfiguration', () => registry.settingsChanged()));
+    // A client that answers workspace/configuration is asked again; the others push their settings.
+    c.onDidChangeConfiguration(
+      this.notification('didChangeConfiguration', ({ settings }: DidChangeConfigurationParams) =>
+        registry.settingsChanged(registry.canPullSettings ? undefined : pushedSettings(settings)),
+      ),
+    );
     c.onDidChangeWatchedFiles(
       this.notification('didChangeWatchedFiles', ({ changes }: DidChangeWatchedFilesParams) =>
         registry.filesChanged(changes),
@@ -121,10 +157,14 @@ export class PoolCapacityServer {
     );
   }
 
-  /** The client's custom requests (shared/protocol.ts). */
+  /** The client's custom requests (shared/protocol.ts) and the standard commands any client can run. */
   private listenToRequests(): void {
     const c = this.connection;
     const registry = this.registry;
+    c.onRequest(
+      ExecuteCommandRequest.type,
+      this.request('executeCommand', (params, token) => this.commands.execute(params, token)),
+    );
     c.onRequest(
       RefreshServerInfoRequest.type,
       this.request(
@@ -183,8 +223,14 @@ export class PoolCapacityServer {
 
   private initialize(params: InitializeParams): InitializeResult {
     const options = (params.initializationOptions ?? {}) as Partial<InitializationOptions>;
-    this.registry.trusted = options.trusted !== false;
+    // Only an explicit yes: outside VS Code there is no workspace trust to say no for the user.
+    this.registry.trusted = options.trusted === true;
+    this.trustUnsaid = options.trusted === undefined;
+    this.status.enabled = options.statusNotifications === true;
+    this.capabilities = params.capabilities;
     this.registry.canPullSettings = params.capabilities.workspace?.configuration === true;
+    if (options.settings && typeof options.settings === 'object')
+      this.registry.pushedSettings = options.settings;
     this.workspaceFolders = (params.workspaceFolders ?? [])
       .map((f) => uriToPath(f.uri))
       .filter((p): p is string => p !== undefined);
@@ -201,15 +247,32 @@ export class PoolCapacityServer {
         },
         hoverProvider: true,
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+        executeCommandProvider: { commands: ServerCommandRunner.commands },
       },
       serverInfo: { name: 'pool-capacity' },
     };
   }
 
   private async initialized(): Promise<void> {
-    if (this.registry.canPullSettings) {
+    const workspace = this.capabilities.workspace;
+    // Registrations only where the client allows them (others log them as protocol violations).
+    if (this.registry.canPullSettings && workspace?.didChangeConfiguration?.dynamicRegistration === true) {
       void this.connection.client.register(DidChangeConfigurationNotification.type, {
         section: 'poolCapacity',
+      });
+    }
+    const clientWatches = clientWatchesFiles(this.capabilities);
+    if (clientWatches) {
+      registerWatchedFiles(this.connection, this.capabilities).catch((error: unknown) =>
+        this.registry.log(`registering the watched files failed: ${String(error)}`),
+      );
+    } else {
+      this.registry.onServersChanged(() => this.folderWatchers.follow(this.registry.configPaths()));
+    }
+    if (this.trustUnsaid) {
+      void this.connection.sendNotification(ShowMessageNotification.type, {
+        type: MessageType.Info,
+        message: HOW_TO_TRUST,
       });
     }
     try {
@@ -218,6 +281,7 @@ export class PoolCapacityServer {
         `${files.length} config file(s) in ${this.workspaceFolders.length} workspace folder(s)${this.registry.trusted ? '' : '; restricted workspace: no database is read'}`,
       );
       this.registry.scanned(files.map((path) => ({ uri: pathToUri(path), path })));
+      if (!clientWatches) this.folderWatchers.follow(this.registry.configPaths());
     } finally {
       this.registry.scanEnded();
     }
@@ -231,6 +295,7 @@ export class PoolCapacityServer {
 
   private async dispose(): Promise<void> {
     this.registry.dispose();
+    this.folderWatchers.dispose();
     this.loadTests.cancelAll();
     await this.status.dispose();
   }

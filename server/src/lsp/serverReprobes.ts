@@ -16,6 +16,7 @@ const UNREACHABLE_CLASSES: readonly FailureClass[] = [
   'connection-refused',
   'connect-timeout',
   'connection-lost',
+  'admin-shutdown',
   'server-starting',
   'host-unreachable',
   'dns',
@@ -125,7 +126,9 @@ export class ServerReprobes {
         const key = FactsCache.key(pool.target);
         if (server.state === 'ok' && !outcome.ok && UNREACHABLE_CLASSES.includes(outcome.failure.class)) {
           void this.reprobe(key);
-        } else if (server.state === 'unreachable' && previous === 'ok' && outcome.ok) {
+        } else if (server.state === 'unreachable' && previous !== 'unreachable' && outcome.ok) {
+          // Lost since the last poll, or unreachable at the first poll that watched it: the
+          // diagnostics said ok, so probe again to agree.
           const reprobe: Reprobe = this.pending.get(key) ?? {
             target: pool.target,
             delayMs: REPROBE_FIRST_DELAY_MS,

@@ -34,8 +34,15 @@ export class StatusLoop {
     this.lastTest = summary;
   }
 
+  /**
+   * Whether the client asked for status notifications (`initializationOptions.statusNotifications`):
+   * a client that shows no status bar causes no kept-open status connection.
+   */
+  enabled = false;
+
   /** Polls now, then every interval; a poll from before the restart schedules nothing. */
   restart(): void {
+    if (!this.enabled) return;
     clearTimeout(this.timer);
     const generation = ++this.generation;
     const tick = async () => {

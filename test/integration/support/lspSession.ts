@@ -20,6 +20,17 @@ export interface LspSessionOptions {
   trusted?: boolean;
   /** Answer workspace/configuration with these settings; omit to not declare the capability. */
   settings?: Record<string, unknown>;
+  /** Ask for the status notifications, as the VS Code client does (default true). */
+  statusNotifications?: boolean;
+  /**
+   * A client such as a bare editor's: no dynamic registration, no file watching, no
+   * workspace/configuration (whatever `settings` says), but work-done progress and showDocument.
+   */
+  plain?: boolean;
+  /** The client capabilities to declare instead of the ones `plain` and `settings` choose. */
+  capabilities?: Record<string, unknown>;
+  /** Sent as `initializationOptions` instead of `{ trusted, statusNotifications }` (null: none at all). */
+  initializationOptions?: Record<string, unknown> | null;
 }
 
 /**
@@ -32,6 +43,15 @@ export class LspSession {
   private readonly latest = new Map<string, PublishDiagnosticsParams>();
   private readonly waiters: (() => void)[] = [];
   readonly notifications: { method: string; params: unknown }[] = [];
+  /** Every publishDiagnostics, in order (to count publishes per change). */
+  readonly publishes: PublishDiagnosticsParams[] = [];
+  /** Requests the server sent the client (registrations, showDocument, progress creation). */
+  readonly serverRequests: { method: string; params: unknown }[] = [];
+  /** `$/progress` notifications, in order. */
+  readonly progress: {
+    token: string | number;
+    value: { kind: string; message?: string; percentage?: number; cancellable?: boolean };
+  }[] = [];
   stderr = '';
 
   /** The server process's id (the benchmark reads its memory from /proc). */
@@ -58,33 +78,65 @@ export class LspSession {
     );
     this.connection.onNotification('textDocument/publishDiagnostics', (params: PublishDiagnosticsParams) => {
       this.latest.set(params.uri, params);
+      this.publishes.push(params);
+      this.wake();
+    });
+    this.connection.onUnhandledProgress((params) => {
+      this.progress.push(params as LspSession['progress'][number]);
       this.wake();
     });
     this.connection.onNotification((method, params) => {
       this.notifications.push({ method, params });
       this.wake();
     });
+    const answer =
+      <R>(method: string, result: R) =>
+      (params: unknown): R => {
+        this.serverRequests.push({ method, params });
+        this.wake();
+        return result;
+      };
     this.connection.onRequest('workspace/configuration', (params: { items: unknown[] }) =>
       params.items.map(() => options.settings ?? null),
     );
-    this.connection.onRequest('client/registerCapability', () => null);
-    this.connection.onRequest('window/workDoneProgress/create', () => null);
+    this.connection.onRequest('client/registerCapability', answer('client/registerCapability', null));
+    this.connection.onRequest(
+      'window/workDoneProgress/create',
+      answer('window/workDoneProgress/create', null),
+    );
+    this.connection.onRequest('window/showDocument', answer('window/showDocument', { success: true }));
     this.connection.listen();
   }
 
-  async initialize(): Promise<void> {
+  /** initialize + initialized; resolves with the server's InitializeResult. */
+  async initialize(): Promise<unknown> {
     const workspaceUri = pathToFileURL(this.options.workspace).toString();
-    await this.connection.sendRequest('initialize', {
+    const result = await this.connection.sendRequest('initialize', {
       processId: process.pid,
       rootUri: workspaceUri,
       workspaceFolders: [{ uri: workspaceUri, name: 'workspace' }],
-      initializationOptions: { trusted: this.options.trusted ?? true },
-      capabilities: {
-        workspace: { configuration: this.options.settings !== undefined },
-        textDocument: { publishDiagnostics: { versionSupport: true }, hover: {}, codeAction: {} },
-      },
+      initializationOptions:
+        this.options.initializationOptions !== undefined
+          ? (this.options.initializationOptions ?? undefined)
+          : {
+              trusted: this.options.trusted ?? true,
+              statusNotifications: this.options.statusNotifications ?? true,
+            },
+      capabilities: this.options.capabilities
+        ? this.options.capabilities
+        : this.options.plain
+          ? {
+              workspace: {},
+              window: { workDoneProgress: true, showDocument: { support: true } },
+              textDocument: { publishDiagnostics: {}, hover: {}, codeAction: {} },
+            }
+          : {
+              workspace: { configuration: this.options.settings !== undefined },
+              textDocument: { publishDiagnostics: { versionSupport: true }, hover: {}, codeAction: {} },
+            },
     });
     await this.connection.sendNotification('initialized', {});
+    return result;
   }
 
   open(uri: string, text: string, version = 1): Promise<void> {
@@ -118,6 +170,32 @@ export class LspSession {
       timeoutMs,
       () =>
         `diagnostics for ${uri}; last published: ${JSON.stringify(this.latest.get(uri)?.diagnostics ?? null)}`,
+    );
+  }
+
+  /** Resolves with the first request the server sent the client that satisfies the predicate. */
+  waitForServerRequest<T>(
+    method: string,
+    predicate: (params: T) => boolean = () => true,
+    timeoutMs = 10_000,
+  ) {
+    return this.waitFor(
+      () =>
+        this.serverRequests.find((r) => r.method === method && predicate(r.params as T))?.params as
+          | T
+          | undefined,
+      timeoutMs,
+      () =>
+        `request ${method} from the server; got ${JSON.stringify(this.serverRequests.map((r) => r.method))}`,
+    );
+  }
+
+  /** Resolves with the first `$/progress` value that satisfies the predicate. */
+  waitForProgress(predicate: (p: LspSession['progress'][number]) => boolean, timeoutMs = 10_000) {
+    return this.waitFor(
+      () => this.progress.find(predicate),
+      timeoutMs,
+      () => `$/progress; got ${JSON.stringify(this.progress.slice(-3))}`,
     );
   }
 
