@@ -57,7 +57,7 @@ const testPackages = [
   {
     name: 'neovim',
     proof: '/usr/bin/nvim',
-    why: "the Neovim test: a real non-VS-Code LSP client (headless, its built-in client)",
+    why: 'the Neovim test: a real non-VS-Code LSP client (headless, its built-in client)',
   },
 ];
 

@@ -84,6 +84,8 @@ export interface LoadTestPhase {
   connectMs?: LatencySummary;
   acquireMs?: LatencySummary;
   failures?: Record<string, number>;
+  /** A cluster's run: this phase's failures inside the failover window (judged by the window). */
+  inFailoverWindow?: number;
 }
 
 /** One count of the run's connections on a server by its observer (epoch ms). */

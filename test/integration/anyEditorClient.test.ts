@@ -17,6 +17,7 @@ const PASSWORD = 'any-Secret-51c3';
 describe('any LSP client: pushed settings, own file watching, executeCommand, trust (real PostgreSQL)', () => {
   let cluster: Cluster;
   const sessions: LspSession[] = [];
+  /** Folders and the report files the commands wrote, removed at the end. */
   const dirs: string[] = [];
 
   before(async () => {
@@ -178,6 +179,20 @@ memory:
     assert.ok(!lsp.serverRequests.some((r) => r.method === 'client/registerCapability'));
   });
 
+  it('says so when no password is found anywhere, not a SASL type error', async () => {
+    const w = await workspace(config(6, 2).replaceAll('      password: ${APP_PASSWORD}\n', ''), '');
+    const { lsp } = await plainSession(w.dir);
+    await lsp.open(w.uri, w.text);
+    const diagnostics = await lsp.waitForDiagnostics(
+      w.uri,
+      (ds) => ds.some((d) => d.code === 'auth-failed'),
+      20_000,
+    );
+    const message = diagnostics.find((d) => d.code === 'auth-failed')!.message;
+    assert.match(message, /no password was found \(config, `\$\{VAR\}`, `PGPASSWORD`, pgpass\)/);
+    assert.doesNotMatch(message, /SASL|must be a string/);
+  });
+
   it('registers its globs with a client that watches files for it', async () => {
     const w = await workspace(config(6, 2));
     // As VS Code: workspace/configuration, and dynamic registration of both.
@@ -283,24 +298,24 @@ memory:
 
   it('asks for no status connection unless the client asks for status notifications', async () => {
     const w = await workspace(config(6, 2));
-    const { lsp } = await plainSession(w.dir, { initializationOptions: { trusted: true } });
-    await lsp.open(w.uri, w.text);
-    await settled(lsp, w.uri);
-    await lsp.connection.sendRequest('workspace/executeCommand', {
-      command: ServerCommands.refreshServerInfo,
-    });
-    assert.equal(await cluster.countConnections('pool-capacity/status'), 0);
-    assert.ok(!lsp.notifications.some((n) => n.method === 'poolCapacity/status'));
-    // The same with statusNotifications: true (as the VS Code client asks) keeps its status connection.
+    const settings = { statusPollIntervalMs: 100 };
+    // Two servers on the same workspace, started together: one not asking, one asking as VS Code does.
+    const { lsp: quiet } = await plainSession(w.dir, { initializationOptions: { trusted: true, settings } });
     const { lsp: asking } = await plainSession(w.dir, {
-      initializationOptions: { trusted: true, statusNotifications: true },
+      initializationOptions: { trusted: true, statusNotifications: true, settings },
     });
-    await asking.waitForNotification(
-      'poolCapacity/status',
-      (s: { state: string }) => s.state === 'polling',
-      20_000,
-    );
+    await quiet.open(w.uri, w.text);
+    await settled(quiet, w.uri);
+    // Three polls of the asking server that saw the server: the quiet one would have polled as often.
+    const polls = () =>
+      asking.notifications.filter(
+        (n) => n.method === 'poolCapacity/status' && (n.params as { servers: unknown[] }).servers.length > 0,
+      ).length;
+    await asking.waitForNotification('poolCapacity/status', () => polls() >= 3, 20_000);
+    // One kept-open status connection on the cluster: the asking server's.
     assert.equal(await cluster.waitForConnections('pool-capacity/status', 1), 1);
+    assert.equal(await cluster.countConnections('pool-capacity/status'), 1);
+    assert.ok(!quiet.notifications.some((n) => n.method === 'poolCapacity/status'));
   });
 
   it('runs a load test through workspace/executeCommand with $/progress, showMessage and showDocument', async () => {
@@ -330,6 +345,7 @@ memory:
     );
     const shownDocument = await lsp.waitForServerRequest<{ uri: string }>('window/showDocument');
     assert.equal(shownDocument.uri, answer.reportUri);
+    dirs.push(fileURLToPath(answer.reportUri!));
     const report = await readFile(fileURLToPath(answer.reportUri!), 'utf8');
     assert.match(report, /PASS/);
     assert.ok(!report.includes(PASSWORD));
@@ -339,11 +355,21 @@ memory:
       arguments: [w.uri],
     })) as ServerCommandResult;
     assert.equal(capacity.outcome, 'done', capacity.message);
+    dirs.push(fileURLToPath(capacity.reportUri!));
     assert.match(await readFile(fileURLToPath(capacity.reportUri!), 'utf8'), /appdb|project/);
     const refreshed = (await lsp.connection.sendRequest('workspace/executeCommand', {
       command: ServerCommands.refreshServerInfo,
     })) as ServerCommandResult;
     assert.match(refreshed.message, /refreshed \(1 config/);
+    // A capacity sweep: one capacity test per step, its report written the same way.
+    const sweep = (await lsp.connection.sendRequest('workspace/executeCommand', {
+      command: ServerCommands.runCapacitySweep,
+      arguments: [{ durationMs: 50, range: { from: 2, to: 4, step: 2 } }],
+    })) as ServerCommandResult;
+    assert.equal(sweep.outcome, 'done', sweep.message);
+    dirs.push(fileURLToPath(sweep.reportUri!));
+    assert.match(sweep.message, /capacity sweep PASS: 2 step\(s\)/);
+    assert.ok(!(await readFile(fileURLToPath(sweep.reportUri!), 'utf8')).includes(PASSWORD));
   });
 
   it('cancels a running test through window/workDoneProgress/cancel, closing its connections', async () => {
@@ -362,6 +388,7 @@ memory:
     }
     await lsp.connection.sendNotification('window/workDoneProgress/cancel', { token: begun.token });
     const answer = await running;
+    if (answer.reportUri) dirs.push(fileURLToPath(answer.reportUri));
     assert.equal(answer.outcome, 'error');
     assert.match(answer.message, /cancelled/);
     assert.equal(

@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { type Cluster, startCluster } from '../harness/pgCluster';
 
 const NVIM = '/usr/bin/nvim';
@@ -145,5 +146,6 @@ memory:
       context,
     );
     assert.equal(step('exit'), 0, context);
+    await rm(fileURLToPath(run.answer.result.reportUri), { force: true });
   });
 });

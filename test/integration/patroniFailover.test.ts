@@ -8,12 +8,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { OBSERVER_APPLICATION_NAME, SERVICE_APPLICATION_NAMES } from '../../server/src/capacity/serverFacts';
 import { StatusNotification, type StatusParams } from '../../shared/protocol';
 import { type PatroniCluster, startPatroniCluster } from '../harness/patroniCluster';
+import { freePort } from '../harness/pgCluster';
 import { LspSession } from './support/lspSession';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
@@ -160,6 +163,15 @@ memory:
     for (const cls of Object.keys(w.failures)) assert.ok(FAILOVER_CLASSES.includes(cls), cls);
     assert.ok(w.gapMs > 0 && w.gapMs <= 30_000, String(w.gapMs));
     assert.equal(json.failover.verdict, 'PASS', json.failover.summary);
+    // The rounds that met the switchover say how many of their failures the window accounts for.
+    const excused = json.phases.reduce(
+      (n: number, p: { inFailoverWindow?: number }) => n + (p.inFailoverWindow ?? 0),
+      0,
+    );
+    assert.equal(
+      excused,
+      Object.values(w.failures as Record<string, number>).reduce((a, b) => a + b, 0),
+    );
     // Every pool reconnected at once on the new leader: 8 of 8 admitted (it has room for them).
     assert.equal(json.failover.reconnectBurst.member, after.name);
     assert.equal(json.failover.reconnectBurst.wanted, 8);
@@ -298,5 +310,80 @@ memory:
       await lsp.close();
     }
     await cluster.waitReady();
+  });
+
+  it('patroni-api-unreachable clears by itself once the REST API answers (backoff re-read, no edit)', async () => {
+    // A REST address nobody answers on yet; later a proxy to a real member starts there.
+    const port = await freePort();
+    const other = await mkdtemp(join(tmpdir(), 'pool-capacity-reread-'));
+    await mkdir(join(other, '.claude-flow'));
+    const path = join(other, '.claude-flow', 'config.yaml');
+    await writeFile(path, config(8).replace(/apiHosts: \[[^\]]*\]/, `apiHosts: ["127.0.0.1:${port}"]`));
+    const uri = pathToFileURL(path).toString();
+    const lsp = new LspSession({ workspace: other, env: { PATRONI_PASSWORD: PASSWORD } });
+    const target = Number(cluster.apiHosts[0]!.split(':')[1]);
+    const proxy = http.createServer((req, res) => {
+      const upstream = http.request(
+        { host: '127.0.0.1', port: target, path: req.url, method: req.method, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      upstream.on('error', () => res.destroy());
+      req.pipe(upstream);
+    });
+    try {
+      await lsp.initialize();
+      const lost = await lsp.waitForDiagnostics(
+        uri,
+        (d) => d.some((x) => x.code === 'patroni-api-unreachable'),
+        30_000,
+      );
+      assert.match(lost.find((x) => x.code === 'patroni-api-unreachable')!.message, /connection refused/);
+      // The status bar says the same: the cluster's entry is unreachable, and why.
+      const down = await lsp.waitForNotification<StatusParams>(
+        StatusNotification.method,
+        (st) => st.servers.some((x) => x.cluster !== undefined && x.state === 'unreachable'),
+        20_000,
+      );
+      assert.match(
+        down.servers.find((x) => x.cluster)!.error!,
+        /REST API did not answer at 127\.0\.0\.1:\d+ \(connection refused\)/,
+      );
+      await new Promise<void>((resolve) => proxy.listen(port, '127.0.0.1', resolve));
+      // The first re-read is 2 s after the validation, then 4, 8, ...: well within 20 s.
+      await lsp.waitForDiagnostics(uri, (d) => !d.some((x) => x.code === 'patroni-api-unreachable'), 20_000);
+      const up = await lsp.waitForNotification<StatusParams>(
+        StatusNotification.method,
+        (st) => st.servers.some((x) => x.cluster !== undefined && x.state === 'ok' && x.leader !== undefined),
+        20_000,
+      );
+      assert.equal(up.servers.find((x) => x.cluster)!.leader, (await cluster.leader()).name);
+    } finally {
+      await lsp.close();
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+      await rm(other, { recursive: true, force: true });
+    }
+  });
+
+  it('test --pool patroni on a config that does not use the cluster says so and exits 2, connecting nowhere', async () => {
+    const other = await mkdtemp(join(tmpdir(), 'pool-capacity-notha-'));
+    try {
+      await mkdir(join(other, '.claude-flow'));
+      await writeFile(
+        join(other, '.claude-flow', 'config.yaml'),
+        config(8).replace('mode: patroni-ha', 'mode: single-node').replace('enabled: true', 'enabled: false'),
+      );
+      const result = await startCli(other, ['test', '4', '--pool', 'patroni']);
+      assert.equal(result.code, 2, result.stdout);
+      assert.match(
+        result.stderr,
+        /uses no Patroni cluster that can be read \(mode patroni-ha or patroni\.enabled true/,
+      );
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
   });
 });

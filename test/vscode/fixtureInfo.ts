@@ -37,3 +37,12 @@ export function fixtureFromEnv(): FixtureInfo {
   if (!raw) throw new Error(`${FIXTURE_ENV} is not set: run this through \`npm run test:vscode\``);
   return JSON.parse(raw) as FixtureInfo;
 }
+
+/** Name of the environment variable holding the JSON `PatroniFixtureInfo` (the `patroni` window only). */
+export const PATRONI_FIXTURE_ENV = 'POOL_CAPACITY_TEST_PATRONI';
+
+/** The Patroni cluster of the `patroni` window: its REST API addresses and members. */
+export interface PatroniFixtureInfo {
+  apiHosts: string[];
+  members: { name: string; apiPort: number; pgPort: number }[];
+}

@@ -98,7 +98,7 @@ export function configText(info: FixtureInfo): string {
     ...pool('shared', info.shared),
     '',
   ];
-  info.project.poolSizeLine = lines.findIndex((l) => l === `      poolSize: ${info.project.poolSize}`);
+  info.project.poolSizeLine = lines.indexOf(`      poolSize: ${info.project.poolSize}`);
   info.shared.poolSizeLine = lines.lastIndexOf(`      poolSize: ${info.shared.poolSize}`);
   return lines.join('\n');
 }

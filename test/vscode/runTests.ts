@@ -17,6 +17,7 @@ import * as esbuild from 'esbuild';
 import { launchBrowser } from '../../scripts/browser';
 import { ensureCodeServer, repoRoot, startCodeServer } from '../../scripts/codeServer';
 import { type FixtureDatabase, startFixtureDatabase, writeWorkspace } from './fixtures';
+import { type PatroniFixture, startPatroniFixture, writePatroniWorkspace } from './patroniFixture';
 
 type Host = 'code-server' | 'electron';
 
@@ -28,13 +29,15 @@ const overallDeadlineMs = Number(process.env.POOL_CAPACITY_VSCODE_DEADLINE_MS ??
 
 /** One VS Code window running the test module over one fixture workspace. */
 interface SuiteRun {
-  name: 'main' | 'restricted';
+  name: 'main' | 'restricted' | 'patroni';
   /** Workspace trust on: the window opens restricted. */
   trust: boolean;
 }
 const runs: SuiteRun[] = [
   { name: 'main', trust: false },
   { name: 'restricted', trust: true },
+  // A workspace on a real Patroni cluster (started for this window only): the status bar follows the leader.
+  { name: 'patroni', trust: false },
 ];
 
 function argValue(name: string): string | undefined {
@@ -205,12 +208,14 @@ async function main(): Promise<number> {
 
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'pool-capacity-vscode-'));
   let db: FixtureDatabase | undefined;
+  let patroni: PatroniFixture | undefined;
   const failures: string[] = [];
   const onSignal = (signal: NodeJS.Signals) => {
     say(`${signal}: stopping`);
     // code-server runs in its own process group, so it must be stopped explicitly; pgCluster's own
     // exit hook stops PostgreSQL.
     Promise.allSettled([...cleanups].map((stop) => stop()))
+      .then(() => patroni?.stop())
       .then(() => db?.stop())
       .finally(() => {
         fs.rmSync(scratch, { recursive: true, force: true });
@@ -225,9 +230,18 @@ async function main(): Promise<number> {
     say(`PostgreSQL on ${db.info.host}:${db.info.port}, max_connections=${db.info.maxConnections}`);
     const grep = argValue('grep');
     for (const run of runs) {
-      const folder = writeWorkspace(scratch, run.name, db.info);
+      if (run.name === 'patroni' && grep && !/patroni/i.test(grep)) continue;
+      if (run.name === 'patroni') {
+        patroni = await startPatroniFixture();
+        say(`Patroni cluster: REST API ${patroni.info.apiHosts.join(', ')}`);
+      }
+      const folder =
+        run.name === 'patroni' && patroni
+          ? writePatroniWorkspace(scratch, run.name, patroni.info)
+          : writeWorkspace(scratch, run.name, db.info);
       const env: Record<string, string> = {
         ...db.env(),
+        ...patroni?.env(),
         POOL_CAPACITY_TEST_SUITE: run.name,
         ...(grep ? { POOL_CAPACITY_TEST_GREP: grep } : {}),
       };
@@ -240,6 +254,7 @@ async function main(): Promise<number> {
   } catch (error) {
     failures.push((error as Error).message);
   } finally {
+    await patroni?.stop();
     await db?.stop();
     fs.rmSync(scratch, { recursive: true, force: true });
   }

@@ -179,7 +179,12 @@ export class StatusPoller {
       };
     }
     const status = await this.pollServer({ ...server, target: found.target }, watchKey(server));
-    return { ...status, serverKey: serverKey(found.target), leader: found.leader.name, cluster: server.cluster.api };
+    return {
+      ...status,
+      serverKey: serverKey(found.target),
+      leader: found.leader.name,
+      cluster: server.cluster.api,
+    };
   }
 
   /** Counts on one server over the kept-open connection of `clientKey`. */

@@ -6,13 +6,13 @@
  * and `check --json` all render the judgement made here.
  */
 import type { PoolCapacitySettings } from '../../../shared/settings';
-import { budgetFindings, serverArithmetic } from '../capacity/budgetFindings';
+import { budgetFindings, serverArithmetic, setSizeFix } from '../capacity/budgetFindings';
 import type { PoolDiagnostic, PoolOutcomes } from '../capacity/rules';
 import { type ServerBudget, serverBudget } from '../capacity/serverBudget';
 import type { ProbeOutcome, ServerFacts } from '../capacity/serverFacts';
 import type { LoadedConfig } from '../config/loadConfig';
 import { poolSyntaxError } from '../config/loadConfig';
-import type { ResolvedPool } from '../config/poolConfig';
+import type { OffsetRange, ResolvedPool } from '../config/poolConfig';
 import { describeConnectFailure, type UnverifiedCode, unverifiedCode } from '../db/connectFailure';
 import type { ConnectionTarget } from '../db/connectionTarget';
 import { describeTarget, serverKey } from '../db/connectionTarget';
@@ -254,80 +254,96 @@ export function patroniDiagnostics(
   const roomAfterFailover = Math.min(
     ...judgement.members.filter((m) => m.promotable && m.budget).map((m) => m.budget!.free),
   );
-  if (judgement.leader?.budget)
-    out.push(
-      ...budgetFindings(judgement.leader.budget, config, false).map((d) => ({
-        ...d,
-        fixes: d.fixes?.flatMap((fix) =>
-          fix.newSize <= roomAfterFailover
-            ? [fix]
-            : roomAfterFailover >= 1
-              ? [
-                  {
-                    ...fix,
-                    newSize: roomAfterFailover,
-                    title: `Set maxConnections to ${roomAfterFailover} (so it also fits after a failover to ${judgement.failover.worst?.member.name})`,
-                  },
-                ]
-              : [],
-        ),
-      })),
-    );
-  const leaderRoom = judgement.leader?.budget?.pools[0]?.largestAlone ?? 0;
+  out.push(...leaderFindings(config, judgement, roomAfterFailover));
+  out.push(...failoverFindings(judgement, { sizeRange, editable, roomAfterFailover }));
+  const pending = pendingRestartFinding(judgement, sizeRange);
+  if (pending) out.push(pending);
+  return out;
+}
+
+/** The pool against the leader's budget, its fixes capped at what a promotable member has free. */
+function leaderFindings(
+  config: LoadedConfig,
+  judgement: ClusterJudgement,
+  roomAfterFailover: number,
+): PoolDiagnostic[] {
+  if (!judgement.leader?.budget) return [];
+  return budgetFindings(judgement.leader.budget, config, false).map((d) => ({
+    ...d,
+    fixes: d.fixes?.flatMap((fix) =>
+      fix.newSize <= roomAfterFailover
+        ? [fix]
+        : roomAfterFailover >= 1
+          ? [
+              setSizeFix(fix.range, roomAfterFailover, {
+                key: 'maxConnections',
+                note: ` (so it also fits after a failover to ${judgement.failover.worst?.member.name})`,
+              }),
+            ]
+          : [],
+    ),
+  }));
+}
+
+/**
+ * failover-capacity on each promotable member the pool does not fit on. Only where the leader was
+ * judged and the pool fits there: otherwise the leader's own finding (or its "not verified") is
+ * the one to act on first.
+ */
+function failoverFindings(
+  judgement: ClusterJudgement,
+  size: { sizeRange: OffsetRange; editable: boolean; roomAfterFailover: number },
+): PoolDiagnostic[] {
   const { failover } = judgement;
-  // Only where the leader was judged and the pool fits there: otherwise the leader's own finding
-  // (or its "not verified") is the one to act on first.
   const leaderVerdict = judgement.leader?.budget?.verdict;
-  if (failover.verdict === 'fails' && failover.worst && leaderVerdict && leaderVerdict !== 'exceeds') {
-    for (const m of judgement.members) {
-      if (!m.promotable || m.budget?.verdict !== 'exceeds') continue;
-      const b = m.budget;
-      const short = judgement.pool.poolSize - b.free;
-      out.push({
-        code: 'failover-capacity',
-        // The config is shown wrong for a high-availability cluster: the next failover refuses connections.
-        severity: 'error',
-        message:
-          `patroni ${judgement.pool.poolSize} > ${b.free} free on ${m.label}, a replica Patroni may promote: ` +
-          `${serverArithmetic(b)}. After a failover to ${m.member.name}, ${short} of the pool's connections would be refused` +
-          ` (it fits on the leader now). Free slots on ${m.member.name}, or a maxConnections of ${b.free} or less, or tag it nofailover.`,
-        range: sizeRange,
-        pool: 'patroni',
-        // The size that fits on the leader (with its headroom) and on every member that may be promoted.
-        fixes:
-          editable && Math.min(leaderRoom, roomAfterFailover) >= 1
-            ? [
-                {
-                  title: `Set maxConnections to ${Math.min(leaderRoom, roomAfterFailover)}`,
-                  range: sizeRange,
-                  newSize: Math.min(leaderRoom, roomAfterFailover),
-                },
-              ]
-            : [],
-      });
-    }
-  }
-  const pending = judgement.pendingRestart;
-  if (pending) {
-    const runs = pending.running.map((r) => `${r.name} runs ${r.maxConnections}`).join(', ');
-    const flagged = pending.flagged.length
-      ? `; Patroni flags pending_restart on ${pending.flagged.join(', ')}`
-      : '';
-    const after = pending.leaderAfter;
-    const fit = after
-      ? after.verdict === 'exceeds'
-        ? `after the restart the pool does not fit on the leader: patroni ${judgement.pool.poolSize} > ${after.free} free (max_connections ${pending.configured})`
-        : `after the restart the pool fits on the leader: patroni ${judgement.pool.poolSize} of ${after.free} free (max_connections ${pending.configured})`
-      : 'whether the pool fits after the restart is not known (the leader was not read)';
+  if (failover.verdict !== 'fails' || !failover.worst || !leaderVerdict || leaderVerdict === 'exceeds')
+    return [];
+  const leaderRoom = judgement.leader?.budget?.pools[0]?.largestAlone ?? 0;
+  // The size that fits on the leader (with its headroom) and on every member that may be promoted.
+  const fitting = Math.min(leaderRoom, size.roomAfterFailover);
+  const out: PoolDiagnostic[] = [];
+  for (const m of judgement.members) {
+    if (!m.promotable || m.budget?.verdict !== 'exceeds') continue;
+    const b = m.budget;
+    const short = judgement.pool.poolSize - b.free;
     out.push({
-      code: 'pending-restart',
-      severity: 'warning',
-      message: `patroni: the cluster's dynamic config sets max_connections ${pending.configured}, but ${runs}${flagged}: the change waits for a restart of those members; ${fit}.`,
-      range: sizeRange,
+      code: 'failover-capacity',
+      // The config is shown wrong for a high-availability cluster: the next failover refuses connections.
+      severity: 'error',
+      message:
+        `patroni ${judgement.pool.poolSize} > ${b.free} free on ${m.label}, a replica Patroni may promote: ` +
+        `${serverArithmetic(b)}. After a failover to ${m.member.name}, ${short} of the pool's connections would be refused` +
+        ` (it fits on the leader now). Free slots on ${m.member.name}, or a maxConnections of ${b.free} or less, or tag it nofailover.`,
+      range: size.sizeRange,
       pool: 'patroni',
+      fixes:
+        size.editable && fitting >= 1 ? [setSizeFix(size.sizeRange, fitting, { key: 'maxConnections' })] : [],
     });
   }
   return out;
+}
+
+/** pending-restart: the dynamic config's max_connections is not what the members run. */
+function pendingRestartFinding(judgement: ClusterJudgement, range: OffsetRange): PoolDiagnostic | undefined {
+  const pending = judgement.pendingRestart;
+  if (!pending) return undefined;
+  const runs = pending.running.map((r) => `${r.name} runs ${r.maxConnections}`).join(', ');
+  const flagged = pending.flagged.length
+    ? `; Patroni flags pending_restart on ${pending.flagged.join(', ')}`
+    : '';
+  const after = pending.leaderAfter;
+  const fit = after
+    ? after.verdict === 'exceeds'
+      ? `after the restart the pool does not fit on the leader: patroni ${judgement.pool.poolSize} > ${after.free} free (max_connections ${pending.configured})`
+      : `after the restart the pool fits on the leader: patroni ${judgement.pool.poolSize} of ${after.free} free (max_connections ${pending.configured})`
+    : 'whether the pool fits after the restart is not known (the leader was not read)';
+  return {
+    code: 'pending-restart',
+    severity: 'warning',
+    message: `patroni: the cluster's dynamic config sets max_connections ${pending.configured}, but ${runs}${flagged}: the change waits for a restart of those members; ${fit}.`,
+    range,
+    pool: 'patroni',
+  };
 }
 
 /** The hover's member table: name, role, state, lag, live max_connections, free for this role. */

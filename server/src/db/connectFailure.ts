@@ -165,9 +165,16 @@ const TLS_CODES = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
+/** What a login without any password says (rather than node-postgres's SASL type error). */
+export const NO_PASSWORD_FOUND =
+  'the server asks for a password and no password was found (config, `${VAR}`, `PGPASSWORD`, pgpass)';
+
 export function classifyFailure(error: unknown, password?: string): ConnectFailure {
   const e = (error && typeof error === 'object' ? error : { message: String(error) }) as ErrorLike;
   const code = typeof e.code === 'string' ? e.code : undefined;
+  // node-postgres's words when the server asks for a password and none was found anywhere.
+  if (/client password must be a string/i.test(String(e.message)))
+    return { class: 'authentication', code, message: NO_PASSWORD_FOUND };
   const message = redact(typeof e.message === 'string' ? e.message : String(error), password);
   const cls = ((): FailureClass => {
     switch (code) {

@@ -29,7 +29,12 @@ export interface FinishedRun {
 
 export function assembleReport(run: FinishedRun): LoadTestReport {
   const { options, runs, ran, observer, leftover, cancelled } = run;
-  const { results, phases, connectionsAfterRounds } = ran;
+  const { results, phases } = ran;
+  for (const [i, p] of phases.entries()) {
+    const excused = results.filter((a) => a.phase === i && inWindow(run.failover, a)).length;
+    if (excused > 0) p.inFailoverWindow = excused;
+  }
+  const connectionsAfterRounds = leakCounts(ran);
   const leakDetected = options.shape === 'sustained' && detectLeak(connectionsAfterRounds);
   const notes = [...observer.notes];
   if (options.mode === 'direct' && !cancelled) notes.push(...directAdmissionNotes(run));
@@ -86,6 +91,22 @@ export function assembleReport(run: FinishedRun): LoadTestReport {
   };
 }
 
+/**
+ * The rounds' counts the leak check compares. After a failover the pools start again on another
+ * server: only the rounds after the window count (earlier ones were on the old leader, or emptied
+ * by the failover).
+ */
+export function leakCounts(ran: PhasesRun): number[] {
+  const last = ran.phases.reduce((at, p, i) => ((p.inFailoverWindow ?? 0) > 0 ? i : at), -1);
+  if (last < 0) return ran.connectionsAfterRounds;
+  return ran.phases
+    .slice(last + 1)
+    .flatMap((p) => (p.connectionsAfter === undefined ? [] : [p.connectionsAfter]));
+}
+
+const inWindow = (failover: FailoverReport | undefined, a: AgentResult) =>
+  insideWindow(failover?.window, { at: a.at ?? 0, ok: a.ok, failureClass: a.failure?.class });
+
 /** Per phase and pool: how its agents fared, for the verdict. */
 function phaseOutcomes(
   runs: readonly PoolRun[],
@@ -94,8 +115,7 @@ function phaseOutcomes(
 ): PoolPhaseOutcome[] {
   const outcomes: PoolPhaseOutcome[] = [];
   // The failover's own failures are the window's to judge, not the capacity's.
-  const counted = (a: AgentResult) =>
-    !insideWindow(failover?.window, { at: a.at ?? 0, ok: a.ok, failureClass: a.failure?.class });
+  const counted = (a: AgentResult) => !inWindow(failover, a);
   for (let phase = 0; phase < ran.phases.length; phase++) {
     for (const r of runs) {
       const mine = ran.results.filter((a) => a.phase === phase && a.pool === r.pool.name && counted(a));

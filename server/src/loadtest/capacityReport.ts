@@ -205,45 +205,57 @@ export function formatCapacityReport(plan: CapacityPlan): string {
       `${key('Error')}${u.name} pool ${u.server}: ${FAILURE_LABELS[u.failure.class]}: ${u.failure.message}`,
     );
   }
-  for (const server of plan.servers) {
-    const b = server.budget;
-    lines.push(`${key('Server')}${b.serverKey}  PostgreSQL ${b.serverVersion}`);
-    lines.push(
-      `${key('Server')}max_connections ${b.maxConnections}, superuser_reserved_connections ${b.superuserReserved}` +
-        `${b.reserved > 0 ? `, reserved_connections ${b.reserved}` : ''} -> ${b.usable} usable by the pools' roles`,
-    );
-    lines.push(
-      `${key('Server')}${serverArithmetic(b)} (other clients counted ${b.usageVisibility === 'all roles' ? 'for all roles' : 'by user and database'}); ` +
-        `pools ${b.pools.map((p) => `${p.name} ${p.poolSize}`).join(' + ')} = ${b.poolsTotal}; ${b.headroomSlots} kept free as headroom`,
-    );
-    for (const limit of b.limits) {
-      lines.push(
-        `${key('Limit')}${limit.kind} ${limit.name}: CONNECTION LIMIT ${limit.limit}, ${limit.inUse} in use by others, pools ${limit.pools.join(' + ')} need ${limit.need}`,
-      );
-    }
-    budgetLines(lines, server.status, server.statusReasons, server.remedies, b.headroomSlots);
-  }
-  for (const pooler of plan.poolers) {
-    const b = pooler.budget;
-    const backend = b.backendPort === null ? 'a Unix socket' : `port ${b.backendPort}`;
-    lines.push(`${key('PgBouncer')}${b.serverKey} in front of PostgreSQL on ${backend}`);
-    if (!b.limits || !pooler.status) {
-      lines.push(
-        `${key('PgBouncer')}its limits cannot be read (${b.limitsUnreadable}): the pools are not judged`,
-      );
-      continue;
-    }
-    const l = b.limits;
-    lines.push(
-      `${key('PgBouncer')}max_client_conn ${l.maxClientConn} − ${l.otherClients} other clients = ${b.clientsAvailable} free; ` +
-        `pools ${b.pools.map((p) => `${p.name} ${p.poolSize}`).join(' + ')} = ${b.poolsTotal}; ${b.headroomSlots} kept free as headroom`,
-    );
-    lines.push(
-      `${key('PgBouncer')}server pools (pool_size ${l.poolSize} + reserve ${l.reservePool}, ${l.poolMode}) may open ${b.serverNeed} connections; PostgreSQL has ${b.serverFree} free for them`,
-    );
-    budgetLines(lines, pooler.status, pooler.statusReasons, pooler.remedies, b.headroomSlots!);
-  }
+  for (const server of plan.servers) serverLines(lines, server);
+  for (const pooler of plan.poolers) poolerLines(lines, pooler);
   if (plan.cluster) lines.push(...plan.cluster.lines.map((l) => `${key(l.key)}${l.text}`));
+  planningLines(lines, plan);
+  return lines.join('\n');
+}
+
+/** A server's limits, its budget's arithmetic, role and database limits, verdict and fixes. */
+function serverLines(lines: string[], server: CapacityPlan['servers'][number]): void {
+  const b = server.budget;
+  lines.push(`${key('Server')}${b.serverKey}  PostgreSQL ${b.serverVersion}`);
+  lines.push(
+    `${key('Server')}max_connections ${b.maxConnections}, superuser_reserved_connections ${b.superuserReserved}` +
+      `${b.reserved > 0 ? `, reserved_connections ${b.reserved}` : ''} -> ${b.usable} usable by the pools' roles`,
+  );
+  lines.push(
+    `${key('Server')}${serverArithmetic(b)} (other clients counted ${b.usageVisibility === 'all roles' ? 'for all roles' : 'by user and database'}); ` +
+      `pools ${b.pools.map((p) => `${p.name} ${p.poolSize}`).join(' + ')} = ${b.poolsTotal}; ${b.headroomSlots} kept free as headroom`,
+  );
+  for (const limit of b.limits) {
+    lines.push(
+      `${key('Limit')}${limit.kind} ${limit.name}: CONNECTION LIMIT ${limit.limit}, ${limit.inUse} in use by others, pools ${limit.pools.join(' + ')} need ${limit.need}`,
+    );
+  }
+  budgetLines(lines, server.status, server.statusReasons, server.remedies, b.headroomSlots);
+}
+
+/** A PgBouncer's client and server-pool budgets, or why they cannot be read. */
+function poolerLines(lines: string[], pooler: CapacityPlan['poolers'][number]): void {
+  const b = pooler.budget;
+  const backend = b.backendPort === null ? 'a Unix socket' : `port ${b.backendPort}`;
+  lines.push(`${key('PgBouncer')}${b.serverKey} in front of PostgreSQL on ${backend}`);
+  if (!b.limits || !pooler.status) {
+    lines.push(
+      `${key('PgBouncer')}its limits cannot be read (${b.limitsUnreadable}): the pools are not judged`,
+    );
+    return;
+  }
+  const l = b.limits;
+  lines.push(
+    `${key('PgBouncer')}max_client_conn ${l.maxClientConn} − ${l.otherClients} other clients = ${b.clientsAvailable} free; ` +
+      `pools ${b.pools.map((p) => `${p.name} ${p.poolSize}`).join(' + ')} = ${b.poolsTotal}; ${b.headroomSlots} kept free as headroom`,
+  );
+  lines.push(
+    `${key('PgBouncer')}server pools (pool_size ${l.poolSize} + reserve ${l.reservePool}, ${l.poolMode}) may open ${b.serverNeed} connections; PostgreSQL has ${b.serverFree} free for them`,
+  );
+  budgetLines(lines, pooler.status, pooler.statusReasons, pooler.remedies, b.headroomSlots!);
+}
+
+/** The planning figures: guaranteed and burst capacity, headroom, after a failover, each server's reserve. */
+function planningLines(lines: string[], plan: CapacityPlan): void {
   const pct = (r: number) => `${Math.round(r * 100)}%`;
   const now = 'the servers can give now';
   lines.push(
@@ -269,7 +281,6 @@ export function formatCapacityReport(plan: CapacityPlan): string {
         : `${key('Planning')}server reserve on ${b.serverKey}: none, the pools need ${-b.freeAfter} more than the ${b.free} free slots (max_connections ${b.maxConnections})`,
     );
   }
-  return lines.join('\n');
 }
 
 function budgetLines(

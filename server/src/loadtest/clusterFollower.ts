@@ -201,7 +201,9 @@ export class ClusterFollower {
     // An agent whose query answered before its connection was lost did work on that member then.
     const events = results.flatMap((r) => [
       ...(r.answeredAt !== undefined ? [{ at: r.answeredAt, ok: true, server: r.server }] : []),
-      ...(r.at === undefined ? [] : [{ at: r.at, ok: r.ok, server: r.server, failureClass: r.failure?.class }]),
+      ...(r.at === undefined
+        ? []
+        : [{ at: r.at, ok: r.ok, server: r.server, failureClass: r.failure?.class }]),
     ]);
     const window = computeFailoverWindow(events, (server) => (server ? this.members.get(server) : undefined));
     return failoverReport(

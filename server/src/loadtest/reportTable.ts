@@ -45,6 +45,7 @@ function phaseNote(phase: LoadTestPhase, report: LoadTestReport): string {
   const notes: string[] = [];
   if (phase.failed > 0)
     notes.push(`${phase.failed} ${phase.verdict === 'CANCELLED' ? 'not finished' : 'failed'}`);
+  if (phase.inFailoverWindow) notes.push(`${phase.inFailoverWindow} in the failover window`);
   if (phase.verdict === 'WARN' && report.options.mode === 'pool') {
     notes.push(report.options.onExhausted === 'fail' ? 'pool exhaustion' : 'acquire timeouts past pool size');
   } else if (phase.verdict === 'WARN') notes.push('server refused past its slots');

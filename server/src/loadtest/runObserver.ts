@@ -219,7 +219,9 @@ export class RunObserver {
 
   /** Every count read, per server: the report's connections-over-time chart. */
   samples(): NonNullable<LoadTestReport['samples']> {
-    return [...this.retired, ...this.observers].flatMap((o) => o.samples.map((sample) => ({ server: o.serverKey, ...sample })));
+    return [...this.retired, ...this.observers].flatMap((o) =>
+      o.samples.map((sample) => ({ server: o.serverKey, ...sample })),
+    );
   }
 
   /** Ends within boundMs whatever the servers do. */

@@ -7,6 +7,7 @@ import type { SweepRange, SweepReport } from '../../../shared/dashboard';
 import type { LoadTestOptions, LoadTestReport, Verdict } from '../../../shared/loadTest';
 import type { LoadedConfig } from '../config/loadConfig';
 import { buildCapacityReport } from './capacityReport';
+import { loadTestPools } from './clusterFollower';
 import { type LoadTestContext, LoadTestSetupError, newRunId, runLoadTest, selectPools } from './engine';
 import { LoadTestRefused } from './safety';
 
@@ -69,7 +70,9 @@ export async function runSweep(
   context: SweepContext,
 ): Promise<{ sweep: SweepReport; reports: LoadTestReport[] }> {
   const agents = sweepAgents(sweepRange(range));
-  const tested = selectPools(config.pools, options.pool);
+  // `--pool patroni`: every step on the leader the REST API names when the sweep starts.
+  const { pools } = await loadTestPools(config, options.pool, context.signal);
+  const tested = selectPools(pools, options.pool);
   const names = new Set(tested.map((p) => p.name));
   const plan = await buildCapacityReport(config, context.settings, context.signal);
   const usableSlots = plan.servers.find((s) => s.budget.pools.some((p) => names.has(p.name)))?.budget.usable;
@@ -93,7 +96,7 @@ export async function runSweep(
     let report: LoadTestReport;
     try {
       report = await runLoadTest(
-        config.pools,
+        pools,
         { ...options, shape: 'capacity', agents: n },
         {
           settings: context.settings,

@@ -20,6 +20,7 @@ import { readablePatroniPool } from '../cluster/patroniRules';
 import { forgetDotenvFiles } from '../config/connectionSettings';
 import { type LoadedConfig, probedPools, readConfigText, resolveConfig } from '../config/loadConfig';
 import { describeTarget, serverKey } from '../db/connectionTarget';
+import { ClusterReprobes, type ClusterUse } from './clusterReprobes';
 import { isConfigPath, uriToPath } from './configWorkspace';
 import { pgpassPath } from './fileWatching';
 import { toLspDiagnostic } from './lspConvert';
@@ -70,6 +71,8 @@ export class ConfigRegistry {
   private readonly configs = new Map<string, ConfigEntry>();
   /** Unreachable servers, re-probed by themselves so diagnostics recover without an edit. */
   private readonly reprobes = new ServerReprobes(this);
+  /** Patroni clusters whose REST API was lost, re-read by themselves likewise. */
+  private readonly clusterReprobes = new ClusterReprobes(this);
   private readonly serverListeners: ((servers: WatchedServer[]) => void)[] = [];
   /** Settles once the workspace folders have been searched for configs: requests wait for it. */
   private readonly workspaceScanned: Promise<void>;
@@ -252,6 +255,7 @@ export class ConfigRegistry {
       entry.outcomes = outcomes;
       this.serversChanged();
       this.reprobes.update();
+      this.clusterReprobes.update();
     }
   }
 
@@ -311,6 +315,14 @@ export class ConfigRegistry {
     }
   }
 
+  /** Every config's readable Patroni cluster, with its latest outcome. */
+  *clusterUses(): Generator<ClusterUse> {
+    for (const entry of this.configs.values()) {
+      const pool = entry.loaded && readablePatroniPool(entry.loaded);
+      if (pool) yield { uri: entry.uri, pool, outcome: entry.outcomes.cluster };
+    }
+  }
+
   private serversChanged(): void {
     const servers = new Map<string, WatchedServer>();
     for (const { entry, pool } of this.probedOutcomes()) {
@@ -360,6 +372,7 @@ export class ConfigRegistry {
   dispose(): void {
     for (const entry of this.configs.values()) clearTimeout(entry.timer);
     this.reprobes.dispose();
+    this.clusterReprobes.dispose();
   }
 }
 

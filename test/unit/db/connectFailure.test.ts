@@ -6,6 +6,7 @@ import {
   describeConnectFailure,
   FAILURE_LABELS,
   type FailureClass,
+  NO_PASSWORD_FOUND,
   UNVERIFIED_CODES,
   unverifiedCode,
 } from '../../../server/src/db/connectFailure';
@@ -74,6 +75,17 @@ describe('unverifiedCode: one class → code mapping', () => {
   it('maps every class to one of the documented codes', () => {
     for (const cls of Object.keys(FAILURE_LABELS) as FailureClass[])
       assert.ok(UNVERIFIED_CODES.includes(unverifiedCode(cls)), cls);
+  });
+});
+
+describe('a login without a password', () => {
+  it("says no password was found instead of node-postgres's SASL type error", () => {
+    const failure = classifyFailure(
+      new Error('SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string'),
+    );
+    assert.equal(unverifiedCode(failure.class), 'auth-failed');
+    assert.equal(failure.message, NO_PASSWORD_FOUND);
+    assert.match(failure.message, /no password was found \(config, `\$\{VAR\}`, `PGPASSWORD`, pgpass\)/);
   });
 });
 

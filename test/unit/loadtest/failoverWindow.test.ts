@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { classifyFailure } from '../../../server/src/db/connectFailure';
+import { leakCounts } from '../../../server/src/loadtest/assemble';
 import {
   type AgentEvent,
   computeFailoverWindow,
@@ -213,5 +214,28 @@ describe('failure classes of a lost leader', () => {
         .class,
       'connection-lost',
     );
+  });
+});
+
+describe('the leak check of a run through a failover', () => {
+  const phase = (label: string, connectionsAfter: number, inFailoverWindow?: number) => ({
+    label,
+    agents: 8,
+    succeeded: 8,
+    failed: 0,
+    wallMs: 1,
+    connectionsAfter,
+    ...(inFailoverWindow ? { inFailoverWindow } : {}),
+  });
+  it('compares only the rounds after the window (the pools start again on the new leader)', () => {
+    const phases = [phase('round 1', 8, 8), phase('round 2', 0, 8), phase('round 3', 8), phase('round 4', 8)];
+    assert.deepEqual(
+      leakCounts({ results: [], phases, connectionsAfterRounds: [8, 0, 8, 8], wallMs: 1 }),
+      [8, 8],
+    );
+  });
+  it('without a window, every round', () => {
+    const phases = [phase('round 1', 2), phase('round 2', 3)];
+    assert.deepEqual(leakCounts({ results: [], phases, connectionsAfterRounds: [2, 3], wallMs: 1 }), [2, 3]);
   });
 });

@@ -23,7 +23,7 @@ describe('percentile (nearest rank)', () => {
 
 describe('summarizeLatencies', () => {
   it('sorts, rounds to 0.01 ms and counts', () => {
-    assert.deepEqual(summarizeLatencies([3.14159, 1.005, 2, 100.123]), {
+    assert.deepEqual(summarizeLatencies([3.27159, 1.005, 2, 100.123]), {
       p50: 2,
       p95: 100.12,
       p99: 100.12,

@@ -177,7 +177,7 @@ describe('config registry for any client', () => {
       await registry.entry(uri)?.settled;
     }
     assert.equal(published.length, 1);
-    configFile('once', pools('7'));
+    configFile('once', pools('12'));
     registry.schedule(uri, path, 0);
     await registry.entry(uri)?.settled;
     assert.equal(published.length, 2);
@@ -189,7 +189,7 @@ describe('config registry for any client', () => {
     const { connection, published } = fakeConnection();
     const registry = new ConfigRegistry(connection);
     registry.trusted = false;
-    const { uri, path } = configFile('clean', pools('7'));
+    const { uri, path } = configFile('clean', pools('12'));
     registry.schedule(uri, path, 0);
     await registry.entry(uri)?.settled;
     assert.deepEqual(

@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { EXTENSION_ID } from './harness';
+import { ServerCommands } from '../../../shared/protocol';
+import { activateExtension, EXTENSION_ID } from './harness';
 
 describe('the extension', () => {
   it('is installed and activates', async () => {
@@ -18,5 +19,16 @@ describe('the extension', () => {
     const registered = new Set(await vscode.commands.getCommands(true));
     const missing = contributed.map((c) => c.command).filter((id) => !registered.has(id));
     assert.deepEqual(missing, [], `contributed but not registered: ${missing.join(', ')}`);
+  });
+
+  it("registers the server's executeCommand commands beside its own, without a clash", async () => {
+    // The language client registers every command of executeCommandProvider in VS Code: had one
+    // the id of a contributed command, the client would fail to start ("command already exists").
+    const api = await activateExtension();
+    await api.ready;
+    assert.doesNotMatch(api.outputText(), /already exists/);
+    const registered = new Set(await vscode.commands.getCommands(true));
+    const missing = Object.values(ServerCommands).filter((id) => !registered.has(id));
+    assert.deepEqual(missing, [], `server commands not registered: ${missing.join(', ')}`);
   });
 });
