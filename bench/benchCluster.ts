@@ -5,8 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { ConnectionTarget } from '../server/src/db/connectionTarget';
-import { type Cluster, startCluster } from '../test/harness/pgCluster';
+import { type Cluster, startCluster } from '../harness/pgCluster';
+import type { ConnectionTarget } from '../server/src/core/connection/connectionTarget';
 
 export type AuthKind = 'trust' | 'scram';
 

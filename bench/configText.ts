@@ -1,5 +1,5 @@
 /** `.claude-flow/config.yaml` texts of a given length for the diagnostics benchmarks (layout A). */
-import type { ConnectionTarget } from '../server/src/db/connectionTarget';
+import type { ConnectionTarget } from '../server/src/core/connection/connectionTarget';
 
 export const PASSWORD_VARIABLE = 'BENCH_DB_PASSWORD';
 

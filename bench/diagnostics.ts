@@ -10,13 +10,13 @@ import { pathToFileURL } from 'node:url';
 import type { PublishDiagnosticsParams } from 'vscode-languageserver-protocol';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { parseDocument } from 'yaml';
-import { checkConfig } from '../server/src/capacity/configCheck';
-import { FactsCache } from '../server/src/capacity/factsCache';
-import { resolveConfig } from '../server/src/config/loadConfig';
-import type { ConnectionTarget } from '../server/src/db/connectionTarget';
+import { LspSession } from '../harness/lspSession';
+import type { ConnectionTarget } from '../server/src/core/connection/connectionTarget';
+import { resolveConfig } from '../server/src/io/config/configFiles';
+import { checkConfig } from '../server/src/io/probe/configCheck';
+import { FactsCache } from '../server/src/io/probe/factsCache';
 import { toLspDiagnostic } from '../server/src/lsp/lspConvert';
 import { settingsDefaults } from '../shared/settings';
-import { LspSession } from '../test/integration/support/lspSession';
 import { type ConfigEdit, configText, PASSWORD_VARIABLE } from './configText';
 import { type BenchRow, compared, summarize } from './measure';
 

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startPgBouncer } from '../test/harness/pgBouncer';
+import { startPgBouncer } from '../harness/pgBouncer';
 import type { BenchServer } from './benchCluster';
 import { type BenchRow, compared, sleep, summarize } from './measure';
 

@@ -3,8 +3,8 @@
  * pause) through the engine, against a minimal raw node-postgres script of the same shape.
  */
 import pg from 'pg';
-import type { ConnectionTarget } from '../server/src/db/connectionTarget';
-import { runLoadTest } from '../server/src/loadtest/engine';
+import type { ConnectionTarget } from '../server/src/core/connection/connectionTarget';
+import { runLoadTest } from '../server/src/io/loadtest/engine';
 import { type LoadTestOptions, loadTestDefaults } from '../shared/loadTest';
 import { settingsDefaults } from '../shared/settings';
 import { type AuthKind, type BenchServer, waitForQuietServer } from './benchCluster';

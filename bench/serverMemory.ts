@@ -9,8 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PublishDiagnosticsParams } from 'vscode-languageserver-protocol';
-import type { ConnectionTarget } from '../server/src/db/connectionTarget';
-import { LspSession } from '../test/integration/support/lspSession';
+import { LspSession } from '../harness/lspSession';
+import type { ConnectionTarget } from '../server/src/core/connection/connectionTarget';
 import { configText, PASSWORD_VARIABLE } from './configText';
 import type { BenchRow } from './measure';
 

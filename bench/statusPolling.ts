@@ -3,8 +3,8 @@
  * keeps one connection per server, so every poll after the first must open none).
  */
 import pg from 'pg';
-import { STATUS_APPLICATION_NAME } from '../server/src/capacity/serverFacts';
-import { StatusPoller } from '../server/src/capacity/statusPoller';
+import { STATUS_APPLICATION_NAME } from '../server/src/core/capacity/serverFacts';
+import { StatusPoller } from '../server/src/io/probe/statusPoller';
 import type { BenchServer } from './benchCluster';
 import { type BenchRow, compared, summarize } from './measure';
 

@@ -9,7 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { repoRoot } from './codeServer';
+import { repoRoot } from '../harness/codeServer';
 
 export const CLI_PACKAGE_NAME = '@pool-capacity/cli';
 const packageDir = path.join(repoRoot, 'dist', 'cli-package');

@@ -5,7 +5,7 @@
 // are inlined as data: URLs, and relative links to files the page cannot open become plain text.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { repoRoot } from './codeServer';
+import { repoRoot } from '../harness/codeServer';
 
 export const packagedReadme = path.join(repoRoot, 'dist', 'README.vsix.md');
 

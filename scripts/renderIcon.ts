@@ -3,8 +3,8 @@
 // committed, so packaging needs no browser; run this after changing the SVG.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { launchBrowser } from './browser';
-import { repoRoot } from './codeServer';
+import { launchBrowser } from '../harness/browser';
+import { repoRoot } from '../harness/codeServer';
 
 export const iconSvg = path.join(repoRoot, 'media', 'icon.svg');
 export const iconPng = path.join(repoRoot, 'media', 'icon.png');

@@ -6,7 +6,7 @@
 //   npm start [-- --port 8080] [-- --host 0.0.0.0] [-- --skip-build] [-- --max-connections 20]
 //
 // Everything it starts works in one state directory (.run/demo/, or POOL_CAPACITY_DEMO_DIR) or, for
-// PostgreSQL, in a directory named after it (scripts/processes.ts), and state.json records it. A run
+// PostgreSQL, in a directory named after it (harness/processes.ts), and state.json records it. A run
 // killed without its clean-up (kill -9, a closed terminal) leaves PostgreSQL and code-server behind:
 // the next run finds them by their working directories and stops them before it starts anything.
 import { spawnSync } from 'node:child_process';
@@ -16,9 +16,9 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { type FixtureDatabase, startFixtureDatabase, writeWorkspace } from '../test/vscode/fixtures';
-import { isLoopbackHost, type RunningCodeServer, repoRoot, startCodeServer } from './codeServer';
-import { demoPostgresRoot, findLeftovers, isAlive, stopProcesses } from './processes';
+import { isLoopbackHost, type RunningCodeServer, repoRoot, startCodeServer } from '../harness/codeServer';
+import { type FixtureDatabase, startFixtureDatabase, writeWorkspace } from '../harness/fixtures';
+import { demoPostgresRoot, findLeftovers, isAlive, stopProcesses } from '../harness/processes';
 
 export const defaultStateDir = path.join(repoRoot, '.run', 'demo');
 

@@ -1,6 +1,6 @@
 /**
  * What the capacity dashboard (the webview) and the HTML report draw. Built by pure functions in
- * server/src/dashboard/ from the capacity plan and load-test reports; the renderer
+ * server/src/core/dashboard/ from the capacity plan and load-test reports; the renderer
  * (client/webview/dashboard.ts) only draws it, so both pictures show the same figures.
  */
 import type { LoadTestOptions, LoadTestShape, Verdict } from './loadTest';

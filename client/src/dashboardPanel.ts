@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import { dashboardModel } from '../../server/src/dashboard/dashboardModel';
-import { HISTORY_CAP, loadHistory, saveRun } from '../../server/src/loadtest/runHistory';
+import { dashboardModel } from '../../server/src/core/dashboard/dashboardModel';
+import { HISTORY_CAP, loadHistory, saveRun } from '../../server/src/core/loadtest/runHistory';
 import type {
   CapacityView,
   DashboardHostMessage,
@@ -82,7 +83,7 @@ export class CapacityDashboard implements vscode.Disposable {
     reports: readonly LoadTestReport[],
   ): Promise<void> {
     if (this.deps.historyDir) {
-      for (const report of reports) await saveRun(this.deps.historyDir, report, HISTORY_CAP);
+      for (const report of reports) await saveRun(fs, this.deps.historyDir, report, HISTORY_CAP);
     }
     if (this.config?.uri !== config.uri) {
       this.config = config;
@@ -181,7 +182,7 @@ export class CapacityDashboard implements vscode.Disposable {
   }
 
   private async loadHistory(): Promise<void> {
-    this.history = this.deps.historyDir ? await loadHistory(this.deps.historyDir) : [];
+    this.history = this.deps.historyDir ? await loadHistory(fs, this.deps.historyDir) : [];
   }
 
   private post(message: DashboardHostMessage): void {

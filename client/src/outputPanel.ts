@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { outputBlock } from '../../server/src/loadtest/outputBlock';
+import { outputBlock } from '../../shared/outputBlock';
 
 /** The "Pool Capacity" output channel; its language colours the results tables (syntaxes/). */
 export class OutputPanel implements vscode.Disposable {

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { type LaunchedBrowser, launchBrowser } from '../../scripts/browser';
+import { type LaunchedBrowser, launchBrowser } from '../../harness/browser';
 import {
   createRunDir,
   ensureCodeServer,
@@ -17,8 +17,8 @@ import {
   type RunningCodeServer,
   repoRoot,
   startCodeServer,
-} from '../../scripts/codeServer';
-import { type FixtureDatabase, startFixtureDatabase, writeWorkspace } from '../vscode/fixtures';
+} from '../../harness/codeServer';
+import { type FixtureDatabase, startFixtureDatabase, writeWorkspace } from '../../harness/fixtures';
 
 const resultsDir = path.join(repoRoot, 'test-results', 'e2e');
 const imagesDir = path.join(repoRoot, 'docs', 'images');

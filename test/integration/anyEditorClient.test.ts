@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CodeAction, Diagnostic, InitializeResult } from 'vscode-languageserver-protocol';
+import { LspSession, type LspSessionOptions } from '../../harness/lspSession';
+import { type Cluster, startCluster } from '../../harness/pgCluster';
 import { ListConfigsRequest, type ServerCommandResult, ServerCommands } from '../../shared/protocol';
-import { type Cluster, startCluster } from '../harness/pgCluster';
-import { LspSession, type LspSessionOptions } from './support/lspSession';
 
 const PASSWORD = 'any-Secret-51c3';
 

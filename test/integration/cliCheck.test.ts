@@ -4,7 +4,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Cluster, freePort, type Occupation, startCluster } from '../harness/pgCluster';
+import { freePort } from '../../harness/freePort';
+import { type Cluster, type Occupation, startCluster } from '../../harness/pgCluster';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
 const PASSWORD = 'cli-Secret-77aa';

@@ -4,7 +4,6 @@
  * and compared with what the server really has; Chromium opens the files in the e2e layer.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -17,31 +16,18 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { spawnCli } from '../../harness/cliProcess';
+import { type Cluster, startCluster } from '../../harness/pgCluster';
 import type { DashboardModel, SweepReport } from '../../shared/dashboard';
-import { type Cluster, startCluster } from '../harness/pgCluster';
 
-const CLI = path.resolve(__dirname, '../../dist/cli.js');
 const APP_PASSWORD = 'dash-App-Pw-51c0';
 const SHARED_PASSWORD = 'dash-Shared-Pw-9e3d';
 
 let cluster: Cluster;
 let workspace: string;
-let config: string;
 
-function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of Object.keys(env)) if (/^(PG|RUVECTOR_|SHARED_KNOWLEDGE_)/.test(key)) delete env[key];
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: workspace, env });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
+const cli = (...args: string[]) => spawnCli(args, { cwd: workspace }).done;
+let config: string;
 
 /** The model the HTML report carries, and the page itself. */
 function readReport(file: string): { html: string; model: DashboardModel } {

@@ -4,14 +4,14 @@
  * numbers, and a cancelled round reported as CANCELLED. The built CLI (dist/cli.js) against a real server.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Cluster, startCluster } from '../harness/pgCluster';
+import { CLI, type CliResult, spawnCli } from '../../harness/cliProcess';
+import { type Cluster, startCluster } from '../../harness/pgCluster';
 
-const CLI = path.resolve(__dirname, '../../dist/cli.js');
 const PASSWORD = 'first-Contact-Pw-51c';
 const { version } = JSON.parse(readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8')) as {
   version: string;
@@ -20,41 +20,9 @@ const { version } = JSON.parse(readFileSync(path.resolve(__dirname, '../../packa
 let cluster: Cluster;
 let workspace: string;
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cliEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of Object.keys(env)) if (/^(PG|RUVECTOR_|SHARED_KNOWLEDGE_)/.test(key)) delete env[key];
-  return env;
-}
-
-function start(args: string[], command: string[] = [process.execPath, CLI]) {
-  const child: ChildProcess = spawn(command[0]!, [...command.slice(1), ...args], {
-    cwd: workspace,
-    env: cliEnv(),
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr!.on('data', (d) => {
-    stderr += d;
-  });
-  // Bounded: a hung CLI fails the test instead of hanging it.
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  const done = new Promise<CliResult>((resolve) =>
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    }),
-  );
-  return { child, done };
-}
+// Bounded: a hung CLI fails the test instead of hanging it.
+const start = (args: string[], command?: string[]) =>
+  spawnCli(args, { cwd: workspace, timeoutMs: 60_000, ...(command ? { command } : {}) });
 const cli = (...args: string[]) => start(args).done;
 
 /** exit 2, exactly one line on stderr matching `pattern`, nothing on stdout, no stack trace. */

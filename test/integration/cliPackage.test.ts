@@ -8,8 +8,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { type Cluster, startCluster } from '../../harness/pgCluster';
 import { buildCliPackage, CLI_PACKAGE_NAME } from '../../scripts/cliPackage';
-import { type Cluster, startCluster } from '../harness/pgCluster';
 
 const repoRoot = path.resolve(__dirname, '../..');
 const PASSWORD = 'cli-Package-Pw-93d';

@@ -3,48 +3,21 @@
  * built by `npm run test:integration`) against a real server, with a config and .env in a temp dir.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Cluster, startCluster } from '../harness/pgCluster';
+import { type CliResult, spawnCli } from '../../harness/cliProcess';
+import { type Cluster, startCluster } from '../../harness/pgCluster';
 
-const CLI = path.resolve(__dirname, '../../dist/cli.js');
 const APP_PASSWORD = 'cli-App-Pw-6a2f91';
 const SHARED_PASSWORD = 'cli-Shared-Pw-0b77';
 
 let cluster: Cluster;
 let workspace: string;
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cliEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const key of Object.keys(env)) if (/^(PG|RUVECTOR_|SHARED_KNOWLEDGE_)/.test(key)) delete env[key];
-  return env;
-}
-
-function start(args: string[]): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: workspace, env: cliEnv() });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr!.on('data', (d) => {
-    stderr += d;
-  });
-  const done = new Promise<CliResult>((resolve) =>
-    child.on('close', (code) => resolve({ code, stdout, stderr })),
-  );
-  return { child, done };
-}
-
+const start = (args: string[]) => spawnCli(args, { cwd: workspace });
 const cli = (...args: string[]) => start(args).done;
 
 /** Writes .claude-flow/config.yaml (layout A) and the .env holding the passwords. */

@@ -4,22 +4,15 @@
  * and a client from outside still gets a connection throughout.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { type Cluster, startCluster } from '../harness/pgCluster';
+import { spawnCli } from '../../harness/cliProcess';
+import { type Cluster, startCluster } from '../../harness/pgCluster';
 
-const CLI = path.resolve(__dirname, '../../dist/cli.js');
 const PASSWORD = 'concurrent-Pw-3c9e';
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 describe('concurrent load tests on one server (max_connections 30)', { timeout: 120_000 }, () => {
   let cluster: Cluster;
@@ -48,25 +41,12 @@ memory:
     );
   });
 
+  const run = (args: string[]) => spawnCli(args, { cwd: workspace }).done;
+
   after(async () => {
     rmSync(workspace, { recursive: true, force: true });
     await cluster?.stop();
   });
-
-  function run(args: string[]): Promise<CliResult> {
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    for (const key of Object.keys(env)) if (/^(PG|RUVECTOR_|SHARED_KNOWLEDGE_)/.test(key)) delete env[key];
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: workspace, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-  }
 
   /** An outside client: connects, answers a query, disconnects. */
   async function outsideClientConnects(): Promise<void> {

@@ -10,11 +10,11 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { classifyFailure } from '../../server/src/db/connectFailure';
-import type { ConnectionTarget } from '../../server/src/db/connectionTarget';
-import { closeConnection, openConnection } from '../../server/src/db/openConnection';
-import { type Cluster, startCluster } from '../harness/pgCluster';
-import { makeTestCa, type TestCa } from '../harness/tlsFiles';
+import { type Cluster, startCluster } from '../../harness/pgCluster';
+import { makeTestCa, type TestCa } from '../../harness/tlsFiles';
+import { classifyFailure } from '../../server/src/core/connection/connectFailure';
+import type { ConnectionTarget } from '../../server/src/core/connection/connectionTarget';
+import { closeConnection, openConnection } from '../../server/src/io/db/openConnection';
 
 const PASSWORD = 'tls-Secret-4f1e9';
 const APP = 'pool-capacity/tls-test';

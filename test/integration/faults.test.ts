@@ -6,13 +6,17 @@
  * run's connections is left afterwards.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { CancellationTokenSource } from 'vscode-languageserver-protocol';
+import { spawnCli } from '../../harness/cliProcess';
+import { type FaultProxy, startFaultProxy } from '../../harness/faultProxy';
+import { LspSession } from '../../harness/lspSession';
+import { type Cluster, startCluster } from '../../harness/pgCluster';
 import {
   ListConfigsRequest,
   RefreshServerInfoRequest,
@@ -21,53 +25,18 @@ import {
   StatusNotification,
   type StatusParams,
 } from '../../shared/protocol';
-import { type FaultProxy, startFaultProxy } from '../harness/faultProxy';
-import { type Cluster, startCluster } from '../harness/pgCluster';
-import { LspSession } from './support/lspSession';
 
-const CLI = path.resolve(__dirname, '../../dist/cli.js');
 const PASSWORD = 'faults-Pw-5e81c2';
 /** Every child process is killed after this, so a regression fails the test instead of hanging the suite. */
 const CHILD_LIMIT_MS = 30_000;
 
 let cluster: Cluster;
 let root: string;
+
+// The password file is one nobody has: the configs here give every password they need.
+const startCli = (args: string[]) =>
+  spawnCli(args, { cwd: root, env: { PGPASSFILE: '/nonexistent' }, timeoutMs: CHILD_LIMIT_MS });
 const proxies: FaultProxy[] = [];
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-function cliEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, PGPASSFILE: '/nonexistent' };
-  for (const key of Object.keys(env))
-    if (/^(PG(?!PASSFILE)|RUVECTOR_|SHARED_KNOWLEDGE_)/.test(key)) delete env[key];
-  return env;
-}
-
-function startCli(args: string[]): { child: ChildProcess; done: Promise<CliResult> } {
-  const t0 = Date.now();
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: root, env: cliEnv() });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr!.on('data', (d) => {
-    stderr += d;
-  });
-  const killer = setTimeout(() => child.kill('SIGKILL'), CHILD_LIMIT_MS);
-  const done = new Promise<CliResult>((resolve) =>
-    child.on('close', (code) => {
-      clearTimeout(killer);
-      resolve({ code, stdout, stderr, ms: Date.now() - t0 });
-    }),
-  );
-  return { child, done };
-}
 
 let configs = 0;
 /** A config whose project pool reaches `port` (a proxy or the cluster itself); returns its path. */

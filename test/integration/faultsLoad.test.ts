@@ -11,8 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { type PgBouncer, startPgBouncer } from '../harness/pgBouncer';
-import { type Cluster, startCluster } from '../harness/pgCluster';
+import { type PgBouncer, startPgBouncer } from '../../harness/pgBouncer';
+import { type Cluster, startCluster } from '../../harness/pgCluster';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
 const TIME = '/usr/bin/time';

@@ -12,8 +12,8 @@ import {
   MessageType,
   ResponseError,
 } from 'vscode-languageserver-protocol';
+import { LspSession } from '../../harness/lspSession';
 import { CapacityReportRequest, ListConfigsRequest, RunLoadTestRequest } from '../../shared/protocol';
-import { LspSession } from './support/lspSession';
 
 /** A password written into the config: no log line may carry it. */
 const PASSWORD = 'handler-Secret-7q';

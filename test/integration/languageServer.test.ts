@@ -7,9 +7,10 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { CodeAction, Diagnostic, Hover } from 'vscode-languageserver-protocol';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import { freePort } from '../../harness/freePort';
+import { LspSession } from '../../harness/lspSession';
+import { type Cluster, startCluster } from '../../harness/pgCluster';
 import { StatusNotification, type StatusParams } from '../../shared/protocol';
-import { type Cluster, freePort, startCluster } from '../harness/pgCluster';
-import { LspSession } from './support/lspSession';
 
 const PASSWORD = 'app-Secret-9f2c';
 

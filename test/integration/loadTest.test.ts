@@ -4,18 +4,18 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { REFUSAL_CLASSES } from '../../server/src/db/connectFailure';
-import type { ConnectionTarget } from '../../server/src/db/connectionTarget';
+import { type Cluster, startCluster } from '../../harness/pgCluster';
+import { REFUSAL_CLASSES } from '../../server/src/core/connection/connectFailure';
+import type { ConnectionTarget } from '../../server/src/core/connection/connectionTarget';
 import {
   type LoadTestContext,
   type LoadTestPool,
   LoadTestRefused,
   LoadTestSetupError,
   runLoadTest,
-} from '../../server/src/loadtest/engine';
+} from '../../server/src/io/loadtest/engine';
 import { type LoadTestOptions, type LoadTestReport, loadTestDefaults } from '../../shared/loadTest';
 import { settingsDefaults } from '../../shared/settings';
-import { type Cluster, startCluster } from '../harness/pgCluster';
 
 const APP_PASSWORD = 'app-Secret-Pw-4c1d';
 const SHARED_PASSWORD = 'shared-Secret-Pw-88e0';

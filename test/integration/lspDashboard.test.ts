@@ -9,14 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { LspSession } from '../../harness/lspSession';
+import { type Cluster, startCluster } from '../../harness/pgCluster';
 import {
   CapacityViewRequest,
   LoadTestProgressNotification,
   type LoadTestProgressParams,
   RunSweepRequest,
 } from '../../shared/protocol';
-import { type Cluster, startCluster } from '../harness/pgCluster';
-import { LspSession } from './support/lspSession';
 
 const PASSWORD = 'lsp-dash-Secret-77';
 

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { CancellationTokenSource } from 'vscode-languageserver-protocol';
+import { LspSession } from '../../harness/lspSession';
+import { type Cluster, startCluster } from '../../harness/pgCluster';
 import {
   CapacityReportRequest,
   ListConfigsRequest,
@@ -13,8 +15,6 @@ import {
   RunLoadTestRequest,
   type RunLoadTestResult,
 } from '../../shared/protocol';
-import { type Cluster, startCluster } from '../harness/pgCluster';
-import { LspSession } from './support/lspSession';
 
 const PASSWORD = 'lsp-load-Secret-5d';
 

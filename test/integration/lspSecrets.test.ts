@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { DiagnosticSeverity } from 'vscode-languageserver-protocol';
-import { LspSession } from './support/lspSession';
+import { LspSession } from '../../harness/lspSession';
 
 const SECRET = 'Lsp-secret-6172';
 

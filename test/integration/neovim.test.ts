@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Cluster, startCluster } from '../harness/pgCluster';
+import { type Cluster, startCluster } from '../../harness/pgCluster';
 
 const NVIM = '/usr/bin/nvim';
 const ROOT = join(__dirname, '..', '..');

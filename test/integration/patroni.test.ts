@@ -16,11 +16,11 @@ import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { Hover } from 'vscode-languageserver-protocol';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { findLeader, patroniPoolOf } from '../../server/src/cluster/patroniCheck';
-import { loadConfigFile } from '../../server/src/config/loadConfig';
-import { type PatroniCluster, startPatroniCluster } from '../harness/patroniCluster';
-import { freePort } from '../harness/pgCluster';
-import { LspSession } from './support/lspSession';
+import { freePort } from '../../harness/freePort';
+import { LspSession } from '../../harness/lspSession';
+import { type PatroniCluster, startPatroniCluster } from '../../harness/patroniCluster';
+import { findLeader, patroniPoolOf } from '../../server/src/io/cluster/patroniCheck';
+import { loadConfigFile } from '../../server/src/io/config/configFiles';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
 const PASSWORD = 'patroni-Secret-31xq';

@@ -13,11 +13,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { OBSERVER_APPLICATION_NAME, SERVICE_APPLICATION_NAMES } from '../../server/src/capacity/serverFacts';
+import { freePort } from '../../harness/freePort';
+import { LspSession } from '../../harness/lspSession';
+import { type PatroniCluster, startPatroniCluster } from '../../harness/patroniCluster';
+import {
+  OBSERVER_APPLICATION_NAME,
+  SERVICE_APPLICATION_NAMES,
+} from '../../server/src/core/capacity/serverFacts';
 import { StatusNotification, type StatusParams } from '../../shared/protocol';
-import { type PatroniCluster, startPatroniCluster } from '../harness/patroniCluster';
-import { freePort } from '../harness/pgCluster';
-import { LspSession } from './support/lspSession';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
 const PASSWORD = 'failover-Secret-72kq';

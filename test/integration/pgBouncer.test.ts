@@ -4,8 +4,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type PgBouncer, startPgBouncer } from '../harness/pgBouncer';
-import { type Cluster, startCluster } from '../harness/pgCluster';
+import { type PgBouncer, startPgBouncer } from '../../harness/pgBouncer';
+import { type Cluster, startCluster } from '../../harness/pgCluster';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
 const USERS = [

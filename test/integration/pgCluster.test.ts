@@ -8,7 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { type Cluster, startCluster } from '../harness/pgCluster';
+import { type Cluster, startCluster } from '../../harness/pgCluster';
 
 /** Resolves with the socket error code (or 'connected') within a deadline. */
 function tcpProbe(host: string, port: number, timeoutMs = 3_000): Promise<string> {

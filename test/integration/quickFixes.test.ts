@@ -8,9 +8,9 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { CodeAction, Diagnostic, Hover } from 'vscode-languageserver-protocol';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import { LspSession } from '../../harness/lspSession';
+import { type Cluster, startCluster } from '../../harness/pgCluster';
 import { ListConfigsRequest } from '../../shared/protocol';
-import { type Cluster, startCluster } from '../harness/pgCluster';
-import { LspSession } from './support/lspSession';
 
 const PASSWORD = 'fix-Secret-41d7';
 const LIMITED_PASSWORD = 'limited-Secret-88a1';

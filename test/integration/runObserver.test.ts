@@ -6,12 +6,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type pg from 'pg';
-import { APPLICATION_NAME_PREFIX } from '../../server/src/capacity/serverFacts';
-import { type ConnectionTarget, serverKey } from '../../server/src/db/connectionTarget';
-import { closeConnection, openConnection } from '../../server/src/db/openConnection';
-import type { PlannedServer } from '../../server/src/loadtest/plan';
-import { RunObserver } from '../../server/src/loadtest/runObserver';
-import { type Cluster, startCluster } from '../harness/pgCluster';
+import { type Cluster, startCluster } from '../../harness/pgCluster';
+import { APPLICATION_NAME_PREFIX } from '../../server/src/core/capacity/serverFacts';
+import { type ConnectionTarget, serverKey } from '../../server/src/core/connection/connectionTarget';
+import type { PlannedServer } from '../../server/src/core/loadtest/plan';
+import { closeConnection, openConnection } from '../../server/src/io/db/openConnection';
+import { RunObserver } from '../../server/src/io/loadtest/runObserver';
 
 const PASSWORD = 'observer-Secret-Pw-51aa';
 let cluster: Cluster;

@@ -4,9 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type ProbeOutcome, probeServer, type ServerFacts } from '../../server/src/capacity/serverFacts';
-import type { ConnectionTarget } from '../../server/src/db/connectionTarget';
-import { type Cluster, freePort, type Occupation, startCluster } from '../harness/pgCluster';
+import { freePort } from '../../harness/freePort';
+import { type Cluster, type Occupation, startCluster } from '../../harness/pgCluster';
+import type { ProbeOutcome, ServerFacts } from '../../server/src/core/capacity/serverFacts';
+import type { ConnectionTarget } from '../../server/src/core/connection/connectionTarget';
+import { probeServer } from '../../server/src/io/probe/probeServer';
 
 const APP_PASSWORD = 'app-Secret-7f3c';
 const BOSS_PASSWORD = 'boss-Secret-91ad';

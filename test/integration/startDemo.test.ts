@@ -10,7 +10,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ensureCodeServer, freePort } from '../../scripts/codeServer';
+import { ensureCodeServer } from '../../harness/codeServer';
+import { freePort } from '../../harness/freePort';
 import {
   demoDirs,
   demoPostgresRoot,
@@ -18,7 +19,7 @@ import {
   isAlive,
   listProcesses,
   stopProcesses,
-} from '../../scripts/processes';
+} from '../../harness/processes';
 import type { DemoState } from '../../scripts/start';
 
 const repoRoot = path.resolve(__dirname, '../..');

@@ -3,9 +3,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { LspSession } from '../../harness/lspSession';
+import { type Cluster, startCluster } from '../../harness/pgCluster';
 import { StatusNotification, type StatusParams } from '../../shared/protocol';
-import { type Cluster, startCluster } from '../harness/pgCluster';
-import { LspSession } from './support/lspSession';
 
 describe('status polling when the server dies and comes back', () => {
   let cluster: Cluster;

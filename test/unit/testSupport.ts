@@ -1,4 +1,4 @@
-import type { ServerFacts } from '../../server/src/capacity/serverFacts';
+import type { ServerFacts } from '../../server/src/core/capacity/serverFacts';
 
 /** Facts as a probe would read them from a plain role on a quiet server. */
 export function facts(overrides: Partial<ServerFacts> = {}): ServerFacts {

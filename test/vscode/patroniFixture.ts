@@ -3,8 +3,8 @@
 // the extension host learns the REST API addresses from PATRONI_FIXTURE_ENV.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type PatroniCluster, startPatroniCluster } from '../harness/patroniCluster';
-import { PATRONI_FIXTURE_ENV, type PatroniFixtureInfo } from './fixtureInfo';
+import { PATRONI_FIXTURE_ENV, type PatroniFixtureInfo } from '../../harness/fixtureInfo';
+import { type PatroniCluster, startPatroniCluster } from '../../harness/patroniCluster';
 
 const PASSWORD = 'patroni-suite-secret-4';
 

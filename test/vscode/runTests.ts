@@ -14,9 +14,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
-import { launchBrowser } from '../../scripts/browser';
-import { ensureCodeServer, repoRoot, startCodeServer } from '../../scripts/codeServer';
-import { type FixtureDatabase, startFixtureDatabase, writeWorkspace } from './fixtures';
+import { launchBrowser } from '../../harness/browser';
+import { ensureCodeServer, repoRoot, startCodeServer } from '../../harness/codeServer';
+import { type FixtureDatabase, startFixtureDatabase, writeWorkspace } from '../../harness/fixtures';
 import { type PatroniFixture, startPatroniFixture, writePatroniWorkspace } from './patroniFixture';
 
 type Host = 'code-server' | 'electron';

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { checkConfig } from '../capacity/configCheck';
-import { FactsCache } from '../capacity/factsCache';
-import { poolVerifications } from '../capacity/unverifiedPools';
-import { clusterJson, judgeCluster } from '../cluster/patroniRules';
+import { poolVerifications } from '../core/capacity/unverifiedPools';
+import { clusterJson, judgeCluster } from '../core/cluster/patroniRules';
+import { checkConfig } from '../io/probe/configCheck';
+import { FactsCache } from '../io/probe/factsCache';
 import { formatFinding, locateFindings } from './cliFindings';
 import {
   addConfigOption,

@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import type { PoolDiagnostic } from '../capacity/rules';
-import { blockingProblems, type LoadedConfig } from '../config/loadConfig';
+import type { PoolDiagnostic } from '../core/capacity/rules';
+import { blockingProblems, type LoadedConfig } from '../core/config/loadedConfig';
 
 /** A finding with 1-based line and column, as `check` prints it and `--json` carries it. */
 export interface LocatedFinding {
@@ -61,18 +61,4 @@ export function stopOnBrokenConfig(config: LoadedConfig, scrub: (text: string) =
     `pool-capacity: ${relative(process.cwd(), config.path) || config.path} has ${problems.length} error${problems.length === 1 ? '' : 's'} to fix first (\`pool-capacity check\` lists every finding)`,
   );
   return true;
-}
-
-/**
- * A command's whole output, scrubbed without being cut: the scrubber shortens long text (it is
- * made for messages), so JSON is scrubbed string by string and text line by line.
- */
-export function scrubbedOutput(scrub: (text: string) => string, output: string | object): string {
-  // Not .map(scrub): map's index would become scrub's length limit.
-  if (typeof output === 'string')
-    return output
-      .split('\n')
-      .map((line) => scrub(line))
-      .join('\n');
-  return JSON.stringify(output, (_key, value) => (typeof value === 'string' ? scrub(value) : value));
 }

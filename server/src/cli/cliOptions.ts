@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { isMap, parseDocument } from 'yaml';
 import { DEFAULT_TARGET_AGENTS, type PoolCapacitySettings, settingsDefaults } from '../../../shared/settings';
-import { type LoadedConfig, loadConfigFile } from '../config/loadConfig';
+import type { LoadedConfig } from '../core/config/loadedConfig';
+import { loadConfigFile } from '../io/config/configFiles';
 
 export const DEFAULT_CONFIG = '.claude-flow/config.yaml';
 

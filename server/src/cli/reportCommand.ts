@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
-import { describeConnectFailure, unverifiedCode } from '../db/connectFailure';
-import { buildCapacityReport, formatCapacityReport } from '../loadtest/capacityReport';
-import { scrubbedOutput, stopOnBrokenConfig } from './cliFindings';
+import { formatCapacityReport } from '../core/capacity/capacityReport';
+import { scrubbedOutput } from '../core/config/secretScrubber';
+import { describeConnectFailure, unverifiedCode } from '../core/connection/connectFailure';
+import { buildCapacityReport } from '../io/probe/capacityCheck';
+import { stopOnBrokenConfig } from './cliFindings';
 import {
   addConfigOption,
   addSettingsFlags,

@@ -3,18 +3,21 @@
  * the history (`--save DIR`) and the self-contained HTML report (`--html FILE`). Everything written
  * passes the config's password scrubber first.
  */
+import * as fs from 'node:fs/promises';
 import { writeFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import type { SweepReport } from '../../../shared/dashboard';
 import type { LoadTestReport } from '../../../shared/loadTest';
 import type { PoolCapacitySettings } from '../../../shared/settings';
-import type { LoadedConfig } from '../config/loadConfig';
-import { capacityView } from '../dashboard/capacityBars';
-import { dashboardModel } from '../dashboard/dashboardModel';
-import { dashboardAssets, renderHtmlReport } from '../dashboard/htmlReport';
-import { buildCapacityReport, type CapacityPlan } from '../loadtest/capacityReport';
-import { loadHistory, saveRun } from '../loadtest/runHistory';
-import { scrubbedOutput } from './cliFindings';
+import type { CapacityPlan } from '../core/capacity/capacityReport';
+import type { LoadedConfig } from '../core/config/loadedConfig';
+import { scrubbedOutput } from '../core/config/secretScrubber';
+import { capacityView } from '../core/dashboard/capacityBars';
+import { dashboardModel } from '../core/dashboard/dashboardModel';
+import { renderHtmlReport } from '../core/dashboard/htmlReport';
+import { loadHistory, saveRun } from '../core/loadtest/runHistory';
+import { buildCapacityReport } from '../io/probe/capacityCheck';
+import { dashboardAssets } from './dashboardAssets';
 
 export interface ArtifactFlags {
   /** Write the HTML report here. */
@@ -35,7 +38,7 @@ export async function writeRunArtifacts(
   runs: { reports: readonly LoadTestReport[]; sweep?: SweepReport; plan?: CapacityPlan },
 ): Promise<void> {
   if (flags.save) {
-    for (const report of runs.reports) await saveRun(flags.save, scrubbed(config.scrub, report));
+    for (const report of runs.reports) await saveRun(fs, flags.save, scrubbed(config.scrub, report));
     console.error(`pool-capacity: saved ${runs.reports.length} run(s) in ${flags.save}`);
   }
   if (!flags.html) return;
@@ -54,7 +57,7 @@ export async function writeRunArtifacts(
     ...(plan ? { capacity: capacityView(plan, configLabel) } : {}),
     planMessage,
     runs: runs.sweep ? [runs.sweep] : [...runs.reports].reverse(),
-    history: flags.save ? await loadHistory(flags.save) : [],
+    history: flags.save ? await loadHistory(fs, flags.save) : [],
   });
   await writeFile(flags.html, renderHtmlReport(scrubbed(config.scrub, model), dashboardAssets()), 'utf8');
   console.error(`pool-capacity: wrote ${flags.html}`);

@@ -4,11 +4,12 @@
  */
 import type { LoadTestOptions } from '../../../shared/loadTest';
 import type { PoolCapacitySettings } from '../../../shared/settings';
-import type { LoadedConfig } from '../config/loadConfig';
-import { formatSweepTable } from '../dashboard/loadTestCharts';
-import { LoadTestRefused, LoadTestSetupError } from '../loadtest/engine';
-import { parseSweepRange, runSweep } from '../loadtest/sweep';
-import { scrubbedOutput } from './cliFindings';
+import type { LoadedConfig } from '../core/config/loadedConfig';
+import { scrubbedOutput } from '../core/config/secretScrubber';
+import { formatSweepTable } from '../core/dashboard/loadTestCharts';
+import { parseSweepRange } from '../core/loadtest/sweep';
+import { LoadTestRefused, LoadTestSetupError } from '../io/loadtest/engine';
+import { runSweep } from '../io/loadtest/runSweep';
 import { failSetup } from './cliOptions';
 import { listenForInterrupt } from './interrupt';
 import { type ArtifactFlags, writeRunArtifacts } from './runArtifacts';

@@ -6,10 +6,11 @@ import {
   loadTestOptionsFor,
 } from '../../../shared/loadTest';
 import { DEFAULT_TARGET_AGENTS } from '../../../shared/settings';
-import { loadTestPools } from '../loadtest/clusterFollower';
-import { LoadTestRefused, LoadTestSetupError, runLoadTest } from '../loadtest/engine';
-import { formatReportTable } from '../loadtest/reportTable';
-import { scrubbedOutput, stopOnBrokenConfig } from './cliFindings';
+import { scrubbedOutput } from '../core/config/secretScrubber';
+import { formatReportTable } from '../core/loadtest/reportTable';
+import { loadTestPools } from '../io/loadtest/clusterFollower';
+import { LoadTestRefused, LoadTestSetupError, runLoadTest } from '../io/loadtest/engine';
+import { stopOnBrokenConfig } from './cliFindings';
 import {
   addConfigOption,
   addSettingsFlags,

@@ -3,11 +3,12 @@
  * patroni-api-unreachable and no-leader diagnostics clear by themselves when the cluster is back,
  * without an edit, as server-unreachable does for a single server (serverReprobes.ts).
  */
-import { readPatroniCluster } from '../cluster/patroniApi';
-import { leaderOf } from '../cluster/patroniParse';
-import type { ClusterOutcome } from '../cluster/patroniRules';
-import { patroniSettings } from '../cluster/patroniSettings';
-import type { ResolvedPool } from '../config/poolConfig';
+
+import { leaderOf } from '../core/cluster/patroniParse';
+import type { ClusterOutcome } from '../core/cluster/patroniRules';
+import { patroniSettings } from '../core/cluster/patroniSettings';
+import type { ResolvedPool } from '../core/config/poolConfig';
+import { readPatroniCluster } from '../io/cluster/patroniApi';
 
 /** The first re-read; each one that finds the cluster still lost doubles it, up to the cap. */
 const FIRST_DELAY_MS = 2000;

@@ -11,13 +11,13 @@ import {
   type RunSweepResult,
 } from '../../../shared/protocol';
 import type { PoolCapacitySettings } from '../../../shared/settings';
-import { scrubbedOutput } from '../cli/cliFindings';
-import { brokenConfigMessage, type LoadedConfig } from '../config/loadConfig';
-import { capacityView } from '../dashboard/capacityBars';
-import { formatSweepTable } from '../dashboard/loadTestCharts';
-import { buildCapacityReport } from '../loadtest/capacityReport';
-import { type LoadTestProgress, LoadTestRefused, LoadTestSetupError } from '../loadtest/engine';
-import { runSweep } from '../loadtest/sweep';
+import { brokenConfigMessage, type LoadedConfig } from '../core/config/loadedConfig';
+import { scrubbedOutput } from '../core/config/secretScrubber';
+import { capacityView } from '../core/dashboard/capacityBars';
+import { formatSweepTable } from '../core/dashboard/loadTestCharts';
+import { type LoadTestProgress, LoadTestRefused, LoadTestSetupError } from '../io/loadtest/engine';
+import { runSweep } from '../io/loadtest/runSweep';
+import { buildCapacityReport } from '../io/probe/capacityCheck';
 import { describeError } from './handlerSafety';
 
 export type ConfigLookup = (

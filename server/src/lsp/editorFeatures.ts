@@ -11,8 +11,8 @@ import {
   type Range,
 } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { poolHover } from '../capacity/poolHover';
-import type { PoolSizeFix } from '../capacity/rules';
+import { poolHover } from '../core/capacity/poolHover';
+import type { PoolSizeFix } from '../core/capacity/rules';
 import type { ConfigRegistry } from './configRegistry';
 import { DIAGNOSTIC_SOURCE, toLspDiagnostic, toRange } from './lspConvert';
 

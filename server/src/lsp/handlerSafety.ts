@@ -5,7 +5,7 @@ import {
   type RemoteConsole,
   ResponseError,
 } from 'vscode-languageserver';
-import { redact } from '../config/secretScrubber';
+import { redact } from '../core/config/secretScrubber';
 
 /**
  * Where the language server's log lines go: the connection's console, i.e. `window/logMessage`

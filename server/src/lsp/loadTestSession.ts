@@ -9,12 +9,18 @@ import {
   type RunSweepParams,
   type RunSweepResult,
 } from '../../../shared/protocol';
-import { clusterMode } from '../cluster/patroniSettings';
-import { brokenConfigMessage } from '../config/loadConfig';
-import { buildCapacityReport, formatCapacityReport } from '../loadtest/capacityReport';
-import { loadTestPools } from '../loadtest/clusterFollower';
-import { type LoadTestProgress, LoadTestRefused, LoadTestSetupError, runLoadTest } from '../loadtest/engine';
-import { formatReportTable } from '../loadtest/reportTable';
+import { formatCapacityReport } from '../core/capacity/capacityReport';
+import { clusterMode } from '../core/cluster/patroniSettings';
+import { brokenConfigMessage } from '../core/config/loadedConfig';
+import { formatReportTable } from '../core/loadtest/reportTable';
+import { loadTestPools } from '../io/loadtest/clusterFollower';
+import {
+  type LoadTestProgress,
+  LoadTestRefused,
+  LoadTestSetupError,
+  runLoadTest,
+} from '../io/loadtest/engine';
+import { buildCapacityReport } from '../io/probe/capacityCheck';
 import type { ConfigRegistry } from './configRegistry';
 import { capacityViewOf, runSweepRequest } from './dashboardRequests';
 import { describeError } from './handlerSafety';

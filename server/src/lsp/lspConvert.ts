@@ -1,7 +1,7 @@
 import { type Diagnostic, DiagnosticSeverity, type Range } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import type { PoolDiagnostic, Severity } from '../capacity/rules';
-import type { OffsetRange } from '../config/poolConfig';
+import type { PoolDiagnostic, Severity } from '../core/capacity/rules';
+import type { OffsetRange } from '../core/config/poolConfig';
 
 export const DIAGNOSTIC_SOURCE = 'pool-capacity';
 

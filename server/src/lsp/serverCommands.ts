@@ -27,7 +27,7 @@ import {
   type ServerCommandResult,
   ServerCommands,
 } from '../../../shared/protocol';
-import type { LoadTestProgress } from '../loadtest/engine';
+import type { LoadTestProgress } from '../io/loadtest/engine';
 import type { ConfigRegistry } from './configRegistry';
 import { pathToUri } from './configWorkspace';
 import type { LoadTestSession } from './loadTestSession';

@@ -4,9 +4,9 @@
  * servers speeds it up: a server the poll reaches again is re-probed at once.
  */
 import type { ServerStatus } from '../../../shared/protocol';
-import { FactsCache } from '../capacity/factsCache';
-import type { FailureClass } from '../db/connectFailure';
-import { type ConnectionTarget, serverKey } from '../db/connectionTarget';
+import type { FailureClass } from '../core/connection/connectFailure';
+import { type ConnectionTarget, serverKey } from '../core/connection/connectionTarget';
+import { FactsCache } from '../io/probe/factsCache';
 import type { ConfigRegistry } from './configRegistry';
 
 /** The first re-probe of an unreachable server; each failed one doubles it up to the facts' max age. */

@@ -6,7 +6,7 @@
 import type { Connection } from 'vscode-languageserver';
 import { StatusNotification, type StatusParams } from '../../../shared/protocol';
 import { settingsDefaults } from '../../../shared/settings';
-import { StatusPoller, summarizeStatus } from '../capacity/statusPoller';
+import { StatusPoller, summarizeStatus } from '../io/probe/statusPoller';
 import type { ConfigRegistry } from './configRegistry';
 
 export class StatusLoop {

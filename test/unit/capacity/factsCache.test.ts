@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it, mock } from 'node:test';
-import { FactsCache } from '../../../server/src/capacity/factsCache';
-import { type ProbeOutcome, probeDeadlineMs } from '../../../server/src/capacity/serverFacts';
-import type { ConnectionTarget } from '../../../server/src/db/connectionTarget';
+import type { ProbeOutcome } from '../../../server/src/core/capacity/serverFacts';
+import type { ConnectionTarget } from '../../../server/src/core/connection/connectionTarget';
+import { FactsCache } from '../../../server/src/io/probe/factsCache';
+import { probeDeadlineMs } from '../../../server/src/io/probe/probeServer';
 
 const target: ConnectionTarget = { host: '127.0.0.1', port: 5432, database: 'app', user: 'app' };
 const refused = (n: number): ProbeOutcome => ({

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { PoolerFacts } from '../../../server/src/capacity/poolerFacts';
-import { diagnose, type PoolOutcomes } from '../../../server/src/capacity/rules';
-import { resolveConfig } from '../../../server/src/config/loadConfig';
+import type { PoolerFacts } from '../../../server/src/core/capacity/poolerFacts';
+import { diagnose, type PoolOutcomes } from '../../../server/src/core/capacity/rules';
+import { resolveConfig } from '../../../server/src/io/config/configFiles';
 import { settingsDefaults } from '../../../shared/settings';
 import { facts, LAYOUT_A, rangeOf } from '../testSupport';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { diagnose, type PoolOutcomes } from '../../../server/src/capacity/rules';
-import { resolveConfig } from '../../../server/src/config/loadConfig';
+import { diagnose, type PoolOutcomes } from '../../../server/src/core/capacity/rules';
+import { resolveConfig } from '../../../server/src/io/config/configFiles';
 import { type PoolCapacitySettings, settingsDefaults } from '../../../shared/settings';
 import { facts, LAYOUT_A, rangeOf } from '../testSupport';
 

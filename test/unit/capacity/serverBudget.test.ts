@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { PoolerFacts } from '../../../server/src/capacity/poolerFacts';
-import { type BudgetPool, poolerBudget, serverBudget } from '../../../server/src/capacity/serverBudget';
-import type { ServerFacts } from '../../../server/src/capacity/serverFacts';
-import { liveBudget } from '../../../server/src/capacity/statusPoller';
-import { checkLoadTestSafety } from '../../../server/src/loadtest/safety';
+import type { PoolerFacts } from '../../../server/src/core/capacity/poolerFacts';
+import { type BudgetPool, poolerBudget, serverBudget } from '../../../server/src/core/capacity/serverBudget';
+import type { ServerFacts } from '../../../server/src/core/capacity/serverFacts';
+import { checkLoadTestSafety } from '../../../server/src/core/loadtest/safety';
+import { liveBudget } from '../../../server/src/io/probe/statusPoller';
 import { settingsDefaults } from '../../../shared/settings';
 import { facts } from '../testSupport';
 

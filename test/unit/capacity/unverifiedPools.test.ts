@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { diagnose, type PoolOutcomes } from '../../../server/src/capacity/rules';
+import { diagnose, type PoolOutcomes } from '../../../server/src/core/capacity/rules';
 import {
   poolVerifications,
   unverifiedDiagnostics,
   unverifiedHoverLine,
-} from '../../../server/src/capacity/unverifiedPools';
+} from '../../../server/src/core/capacity/unverifiedPools';
 import {
   blockingProblems,
   brokenConfigMessage,
   probedPools,
-  resolveConfig,
-} from '../../../server/src/config/loadConfig';
+} from '../../../server/src/core/config/loadedConfig';
+import { resolveConfig } from '../../../server/src/io/config/configFiles';
 import { settingsDefaults } from '../../../shared/settings';
 import { facts, rangeOf } from '../testSupport';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { scrubbedOutput } from '../../../server/src/cli/cliFindings';
+import { scrubbedOutput } from '../../../server/src/core/config/secretScrubber';
 
 describe('scrubbedOutput', () => {
   // A scrubber like the product's: removes the secret and shortens long text.

@@ -4,24 +4,24 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { diagnose, type PoolOutcomes } from '../../../server/src/capacity/rules';
-import { poolVerifications } from '../../../server/src/capacity/unverifiedPools';
-import type { PatroniClusterView } from '../../../server/src/cluster/patroniApi';
+import { diagnose, type PoolOutcomes } from '../../../server/src/core/capacity/rules';
+import { poolVerifications } from '../../../server/src/core/capacity/unverifiedPools';
+import type { PatroniClusterView } from '../../../server/src/core/cluster/patroniParse';
 import {
   configuredMaxConnections,
   leaderOf,
   parseClusterResponse,
   parsePatroniStatus,
   promotable,
-} from '../../../server/src/cluster/patroniParse';
-import { clusterJson, judgeCluster } from '../../../server/src/cluster/patroniRules';
+} from '../../../server/src/core/cluster/patroniParse';
+import { clusterJson, judgeCluster } from '../../../server/src/core/cluster/patroniRules';
 import {
   inactiveReason,
   parseEndpoint,
   patroniInUse,
   patroniSettings,
-} from '../../../server/src/cluster/patroniSettings';
-import { resolveConfig } from '../../../server/src/config/loadConfig';
+} from '../../../server/src/core/cluster/patroniSettings';
+import { resolveConfig } from '../../../server/src/io/config/configFiles';
 import { settingsDefaults } from '../../../shared/settings';
 import { facts } from '../testSupport';
 

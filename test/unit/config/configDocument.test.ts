@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseConfigDocument } from '../../../server/src/config/configDocument';
+import { parseConfigDocument } from '../../../server/src/core/config/configDocument';
 import { LAYOUT_A, LAYOUT_B, rangeOf } from '../testSupport';
 
 describe('parseConfigDocument', () => {

@@ -3,12 +3,9 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parseConfigDocument } from '../../../server/src/config/configDocument';
-import {
-  expandVariables,
-  loadConfigEnvironment,
-  resolveTarget,
-} from '../../../server/src/config/connectionSettings';
+import { parseConfigDocument } from '../../../server/src/core/config/configDocument';
+import { expandVariables } from '../../../server/src/core/config/connectionSettings';
+import { loadConfigEnvironment, resolveTarget } from '../../../server/src/io/config/configFiles';
 
 const pool = (yaml: string, name = 'project') => {
   const text = `memory:\n  postgresql:\n    ${name}:\n${yaml

@@ -10,22 +10,23 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { diagnose } from '../../../server/src/capacity/rules';
+import { diagnose } from '../../../server/src/core/capacity/rules';
 import {
   BLOCK_CACHE_CHARS,
   blockCacheUsage,
   clearBlockCache,
   MAX_CONFIG_CHARS,
   parseConfigDocument,
-} from '../../../server/src/config/configDocument';
+} from '../../../server/src/core/config/configDocument';
+import { ECHO_LIMIT } from '../../../server/src/core/config/secretScrubber';
 import {
   loadConfigEnvironment,
+  loadConfigFile,
   MAX_SETTINGS_FILE_BYTES,
   readSettingsFile,
+  resolveConfig,
   resolveTarget,
-} from '../../../server/src/config/connectionSettings';
-import { loadConfigFile, resolveConfig } from '../../../server/src/config/loadConfig';
-import { ECHO_LIMIT } from '../../../server/src/config/secretScrubber';
+} from '../../../server/src/io/config/configFiles';
 import { settingsDefaults } from '../../../shared/settings';
 
 v8.setFlagsFromString('--expose-gc');

@@ -3,9 +3,9 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { diagnose, type PoolOutcomes } from '../../../server/src/capacity/rules';
-import { resolveConfig } from '../../../server/src/config/loadConfig';
-import { echoValue, redact, scrubberOf } from '../../../server/src/config/secretScrubber';
+import { diagnose, type PoolOutcomes } from '../../../server/src/core/capacity/rules';
+import { echoValue, redact, scrubberOf } from '../../../server/src/core/config/secretScrubber';
+import { resolveConfig } from '../../../server/src/io/config/configFiles';
 import { settingsDefaults } from '../../../shared/settings';
 
 const settings = { ...settingsDefaults };

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { PoolerFacts } from '../../../server/src/capacity/poolerFacts';
-import type { PoolOutcomes } from '../../../server/src/capacity/rules';
-import { resolveConfig } from '../../../server/src/config/loadConfig';
-import { capacityView, serverBar } from '../../../server/src/dashboard/capacityBars';
-import { capacityPlan } from '../../../server/src/loadtest/capacityReport';
+import { capacityPlan } from '../../../server/src/core/capacity/capacityReport';
+import type { PoolerFacts } from '../../../server/src/core/capacity/poolerFacts';
+import type { PoolOutcomes } from '../../../server/src/core/capacity/rules';
+import { capacityView, serverBar } from '../../../server/src/core/dashboard/capacityBars';
+import { resolveConfig } from '../../../server/src/io/config/configFiles';
 import { settingsDefaults } from '../../../shared/settings';
 import { facts, LAYOUT_A } from '../testSupport';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { renderHtmlReport } from '../../../server/src/dashboard/htmlReport';
+import { renderHtmlReport } from '../../../server/src/core/dashboard/htmlReport';
 import type { DashboardModel } from '../../../shared/dashboard';
 
 const model: DashboardModel = {

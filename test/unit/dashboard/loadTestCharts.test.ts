@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { dashboardModel } from '../../../server/src/dashboard/dashboardModel';
+import { dashboardModel } from '../../../server/src/core/dashboard/dashboardModel';
 import {
   connectionsChart,
   formatSweepTable,
@@ -11,7 +11,7 @@ import {
   runView,
   sweepChart,
   trendCharts,
-} from '../../../server/src/dashboard/loadTestCharts';
+} from '../../../server/src/core/dashboard/loadTestCharts';
 import type { SweepReport } from '../../../shared/dashboard';
 import { type LoadTestReport, loadTestDefaults } from '../../../shared/loadTest';
 

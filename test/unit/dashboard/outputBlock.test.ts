@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { blockTimestamp, fitLine, outputBlock } from '../../../server/src/loadtest/outputBlock';
+import { blockTimestamp, fitLine, outputBlock } from '../../../shared/outputBlock';
 
 describe('output channel blocks', () => {
   it('a separator, the local time and the title before the text', () => {

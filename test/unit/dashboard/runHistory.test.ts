@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { loadHistory, saveRun } from '../../../server/src/loadtest/runHistory';
+import { loadHistory, saveRun } from '../../../server/src/core/loadtest/runHistory';
 import { type LoadTestReport, loadTestDefaults } from '../../../shared/loadTest';
 
 const dir = mkdtempSync(join(tmpdir(), 'pool-capacity-history-'));
@@ -39,9 +40,9 @@ function report(n: number, poolSize: number): LoadTestReport {
 
 describe('run history', () => {
   it('keeps every run up to the cap, dropping the oldest, and reads them back oldest first', async () => {
-    for (let n = 0; n < 7; n++) await saveRun(dir, report(n, 20 + n), 5);
+    for (let n = 0; n < 7; n++) await saveRun(fs, dir, report(n, 20 + n), 5);
     assert.equal(readdirSync(dir).length, 5);
-    const entries = await loadHistory(dir);
+    const entries = await loadHistory(fs, dir);
     assert.deepEqual(
       entries.map((e) => [e.runId, e.poolSizes, e.p95Ms]),
       [2, 3, 4, 5, 6].map((n) => [`run0000${n}`, `project ${20 + n}`, 10 + n]),
@@ -50,7 +51,7 @@ describe('run history', () => {
 
   it('skips a file that is not a report, and a missing directory is an empty history', async () => {
     writeFileSync(join(dir, '9999-broken.run.json'), '{"runId": ');
-    assert.equal((await loadHistory(dir)).length, 5);
-    assert.deepEqual(await loadHistory(join(dir, 'nowhere')), []);
+    assert.equal((await loadHistory(fs, dir)).length, 5);
+    assert.deepEqual(await loadHistory(fs, join(dir, 'nowhere')), []);
   });
 });

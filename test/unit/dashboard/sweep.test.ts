@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LoadTestSetupError } from '../../../server/src/loadtest/engine';
-import { parseSweepRange, sweepAgents, sweepVerdict } from '../../../server/src/loadtest/sweep';
+import { parseSweepRange, sweepAgents, sweepVerdict } from '../../../server/src/core/loadtest/sweep';
+import { LoadTestSetupError } from '../../../server/src/io/loadtest/engine';
 
 describe('capacity sweep range', () => {
   it('10..80 step 10 is eight capacity tests', () => {

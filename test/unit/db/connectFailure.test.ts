@@ -9,7 +9,7 @@ import {
   NO_PASSWORD_FOUND,
   UNVERIFIED_CODES,
   unverifiedCode,
-} from '../../../server/src/db/connectFailure';
+} from '../../../server/src/core/connection/connectFailure';
 
 describe('classifyRefusal: every wording of a 53300 refusal', () => {
   const wordings: [string, FailureClass][] = [

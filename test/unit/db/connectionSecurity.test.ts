@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import type { ConnectionTarget } from '../../../server/src/core/connection/connectionTarget';
 import {
   guardPassword,
   isVerified,
@@ -11,8 +12,7 @@ import {
   PLAIN_PASSWORD_REFUSED,
   tlsAttempts,
   triesOtherMode,
-} from '../../../server/src/db/connectionSecurity';
-import type { ConnectionTarget } from '../../../server/src/db/connectionTarget';
+} from '../../../server/src/io/db/connectionSecurity';
 
 const target = (mode: string, extra: Partial<ConnectionTarget> = {}): ConnectionTarget => ({
   host: 'db.internal',

@@ -1,11 +1,11 @@
 // A cancelled run is CANCELLED, not FAIL, unless what did run failed; and a refusal shows the sum.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ServerFacts } from '../../../server/src/capacity/serverFacts';
-import { serverDemands } from '../../../server/src/loadtest/engine';
-import { formatReportTable } from '../../../server/src/loadtest/reportTable';
-import { checkLoadTestSafety } from '../../../server/src/loadtest/safety';
-import { judgeRun, type PoolPhaseOutcome } from '../../../server/src/loadtest/verdict';
+import type { ServerFacts } from '../../../server/src/core/capacity/serverFacts';
+import { formatReportTable } from '../../../server/src/core/loadtest/reportTable';
+import { checkLoadTestSafety } from '../../../server/src/core/loadtest/safety';
+import { judgeRun, type PoolPhaseOutcome } from '../../../server/src/core/loadtest/verdict';
+import { serverDemands } from '../../../server/src/io/loadtest/engine';
 import { type LoadTestReport, loadTestDefaults } from '../../../shared/loadTest';
 import { settingsDefaults } from '../../../shared/settings';
 

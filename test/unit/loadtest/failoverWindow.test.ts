@@ -1,16 +1,16 @@
 // The failover window from agents' outcomes, and its judgement against failoverTimeout.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { classifyFailure } from '../../../server/src/db/connectFailure';
-import { leakCounts } from '../../../server/src/loadtest/assemble';
+import { classifyFailure } from '../../../server/src/core/connection/connectFailure';
 import {
   type AgentEvent,
   computeFailoverWindow,
   failoverReport,
   insideWindow,
   judgeFailoverWindow,
-} from '../../../server/src/loadtest/failoverWindow';
-import { formatReportTable } from '../../../server/src/loadtest/reportTable';
+} from '../../../server/src/core/loadtest/failoverWindow';
+import { formatReportTable } from '../../../server/src/core/loadtest/reportTable';
+import { leakCounts } from '../../../server/src/io/loadtest/assemble';
 import { type LoadTestReport, loadTestDefaults } from '../../../shared/loadTest';
 
 const OLD = '127.0.0.1:5001';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { percentile, summarizeLatencies } from '../../../server/src/loadtest/latency';
+import { percentile, summarizeLatencies } from '../../../server/src/core/loadtest/latency';
 
 describe('percentile (nearest rank)', () => {
   const hundred = Array.from({ length: 100 }, (_, i) => i + 1);

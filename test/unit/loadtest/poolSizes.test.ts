@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LoadTestSetupError, MAX_POOL_SIZE, runLoadTest } from '../../../server/src/loadtest/engine';
+import { LoadTestSetupError, MAX_POOL_SIZE, runLoadTest } from '../../../server/src/io/loadtest/engine';
 import { loadTestDefaults } from '../../../shared/loadTest';
 import { settingsDefaults } from '../../../shared/settings';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatMs, formatReportTable, summaryLine } from '../../../server/src/loadtest/reportTable';
+import { formatMs, formatReportTable, summaryLine } from '../../../server/src/core/loadtest/reportTable';
 import { type LoadTestReport, loadTestDefaults } from '../../../shared/loadTest';
 
 const latency = (p50: number, max: number, count: number) => ({ p50, p95: max, p99: max, max, count });

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { serverDemands, splitAgents } from '../../../server/src/loadtest/engine';
 import {
   checkLoadTestSafety,
   isAllowedHost,
   LoadTestRefused,
   safetyMargin,
-} from '../../../server/src/loadtest/safety';
+} from '../../../server/src/core/loadtest/safety';
+import { serverDemands, splitAgents } from '../../../server/src/io/loadtest/engine';
 import { settingsDefaults } from '../../../shared/settings';
 import { facts } from '../testSupport';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isSlotRefusal } from '../../../server/src/db/connectFailure';
+import { isSlotRefusal } from '../../../server/src/core/connection/connectFailure';
 import {
   admissionNote,
   detectLeak,
@@ -8,7 +8,7 @@ import {
   judgePoolPhase,
   judgeRun,
   type PoolPhaseOutcome,
-} from '../../../server/src/loadtest/verdict';
+} from '../../../server/src/core/loadtest/verdict';
 
 const outcome = (overrides: Partial<PoolPhaseOutcome>): PoolPhaseOutcome => ({
   phase: 'capacity',

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { FileChangeType, type FileEvent, type PublishDiagnosticsParams } from 'vscode-languageserver';
-import type { ProbeOutcome } from '../../../server/src/capacity/serverFacts';
-import { resolveConfig } from '../../../server/src/config/loadConfig';
+import type { ProbeOutcome } from '../../../server/src/core/capacity/serverFacts';
+import { resolveConfig } from '../../../server/src/io/config/configFiles';
 import {
   ConfigRegistry,
   type RegistryConnection,

@@ -1,7 +1,7 @@
 // The one line that names why code-server's install failed, found in npm's and node-gyp's log.
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { installFailureCause } from '../../../scripts/codeServer';
+import { installFailureCause } from '../../../harness/codeServer';
 
 const filler = Array.from({ length: 40 }, (_, i) => `gyp info spawn args '-Dvisibility=default${i}'`);
 

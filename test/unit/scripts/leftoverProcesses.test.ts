@@ -1,7 +1,7 @@
 // Which processes `npm start` treats as an earlier run's leftovers (a described process table).
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { leftoverProcesses, type ProcessInfo } from '../../../scripts/processes';
+import { leftoverProcesses, type ProcessInfo } from '../../../harness/processes';
 
 const proc = (
   pid: number,

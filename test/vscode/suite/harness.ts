@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import pg from 'pg';
 import * as vscode from 'vscode';
 import type { PoolCapacityApi } from '../../../client/src/poolCapacityContext';
-import { type FixtureInfo, fixtureFromEnv, type PoolFixture } from '../fixtureInfo';
+import { type FixtureInfo, fixtureFromEnv, type PoolFixture } from '../../../harness/fixtureInfo';
 
 export const EXTENSION_ID = 'pool-capacity.pool-capacity';
 export const DIAGNOSTIC_SOURCE = 'pool-capacity';

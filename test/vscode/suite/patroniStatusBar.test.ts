@@ -3,7 +3,7 @@
 import * as assert from 'node:assert/strict';
 import http from 'node:http';
 import type { PoolCapacityApi } from '../../../client/src/poolCapacityContext';
-import { PATRONI_FIXTURE_ENV, type PatroniFixtureInfo } from '../fixtureInfo';
+import { PATRONI_FIXTURE_ENV, type PatroniFixtureInfo } from '../../../harness/fixtureInfo';
 import { activateExtension, pollUntil } from './harness';
 
 const cluster = JSON.parse(process.env[PATRONI_FIXTURE_ENV] ?? 'null') as PatroniFixtureInfo | null;
