@@ -10,6 +10,11 @@
  *   forever. (The Terminate message itself reaches the server, so its backend does end.)
  * - `garbage`: new connections get bytes that are not the PostgreSQL protocol, then stay open.
  * - `cutAll()`: destroys every connection now (both sides), at the moment the test chooses.
+ * - `stallAnswersTo(pattern)`: passes the login, then, on a connection whose client sends a query
+ *   matching the pattern, forwards the query but never another byte of the server's answers: to
+ *   the client, the server froze with that query in flight (while other connections carry on).
+ *   With `beforeForwarding`, the query is held until that resolves (say, once the test has frozen
+ *   the server with SIGSTOP), so a real frozen server gets it.
  * - `stopListening()` / `listen()`: the port refuses connections, then accepts them again.
  */
 import net from 'node:net';
@@ -26,6 +31,10 @@ export interface FaultProxy {
   openClients(): number;
   resetCounts(): void;
   cutAll(): void;
+  /** From now on (undefined: no more), answers to queries matching `pattern` never arrive. */
+  stallAnswersTo(pattern: RegExp | undefined, beforeForwarding?: () => Promise<void>): void;
+  /** Queries whose answers were stalled so far. */
+  readonly stalledQueries: number;
   stopListening(): Promise<void>;
   listen(): Promise<void>;
   close(): Promise<void>;
@@ -36,16 +45,72 @@ const GARBAGE = Buffer.from('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r
 interface Pair {
   client: net.Socket;
   upstream?: net.Socket;
+  /** The client's bytes not yet framed into messages (see queriesIn). */
+  pending: Buffer;
+  /** Past the untyped startup messages (SSLRequest, StartupMessage). */
+  started: boolean;
+  /** The server's answers are dropped from now on. */
+  answersStalled: boolean;
+  /** The bytes stopped framing as the protocol (TLS): no longer parsed. */
+  opaque: boolean;
+  /** The client's bytes held back until beforeForwarding resolves, in order. */
+  held?: Buffer[];
+}
+
+const SSL_REQUEST = 80877103;
+const GSSENC_REQUEST = 80877104;
+/** Longer than any message our clients send: the bytes are not (or no longer) the plain protocol. */
+const MAX_FRAMED_MESSAGE = 1 << 20;
+
+/**
+ * The SQL of the Query ('Q') and Parse ('P') messages completed by `chunk` on this connection,
+ * framed by the protocol's lengths. A connection that switched to TLS is opaque: nothing matches.
+ */
+function queriesIn(pair: Pair, chunk: Buffer): string[] {
+  if (pair.opaque) return [];
+  pair.pending = Buffer.concat([pair.pending, chunk]);
+  const queries: string[] = [];
+  for (;;) {
+    const typed = pair.started ? 1 : 0;
+    if (pair.pending.length < typed + 4) break;
+    const length = pair.pending.readInt32BE(typed);
+    if (length < 4 || length > MAX_FRAMED_MESSAGE) {
+      pair.opaque = true;
+      pair.pending = Buffer.alloc(0);
+      break;
+    }
+    if (pair.pending.length < typed + length) break;
+    const body = pair.pending.subarray(typed + 4, typed + length);
+    if (!pair.started) {
+      const code = body.length >= 4 ? body.readInt32BE(0) : 0;
+      if (code !== SSL_REQUEST && code !== GSSENC_REQUEST) pair.started = true;
+    } else {
+      const type = String.fromCharCode(pair.pending[0]!);
+      const strings = body.toString('utf8').split('\0');
+      if (type === 'Q') queries.push(strings[0] ?? '');
+      // Parse: the statement's name, then its SQL.
+      if (type === 'P') queries.push(strings[1] ?? '');
+    }
+    pair.pending = pair.pending.subarray(typed + length);
+  }
+  return queries;
 }
 
 export async function startFaultProxy(target: { host: string; port: number }, mode: FaultMode = 'pass') {
   const pairs = new Set<Pair>();
   let accepted = 0;
-  const state = { mode };
+  let stalledQueries = 0;
+  const state: { mode: FaultMode; stallPattern?: RegExp; beforeForwarding?: () => Promise<void> } = { mode };
 
   const server = net.createServer({ allowHalfOpen: true }, (client) => {
     accepted++;
-    const pair: Pair = { client };
+    const pair: Pair = {
+      client,
+      pending: Buffer.alloc(0),
+      started: false,
+      answersStalled: false,
+      opaque: false,
+    };
     pairs.add(pair);
     client.on('error', () => {});
     const forget = () => {
@@ -77,11 +142,28 @@ export async function startFaultProxy(target: { host: string; port: number }, mo
       // The server closed: the client learns it, unless the close is being lost.
       if (state.mode !== 'drop-close') client.destroy();
     });
-    client.on('data', (chunk) => {
-      if (state.mode !== 'stall' && !upstream.destroyed) upstream.write(chunk);
+    client.on('data', (chunk: Buffer) => {
+      // Framed from the first byte, so a pattern set mid-connection still finds its messages.
+      const queries = queriesIn(pair, chunk);
+      const pattern = state.stallPattern;
+      if (pattern && !pair.answersStalled && queries.some((sql) => pattern.test(sql))) {
+        pair.answersStalled = true;
+        stalledQueries++;
+        if (state.beforeForwarding) {
+          const held: Buffer[] = [];
+          pair.held = held;
+          const release = () => {
+            pair.held = undefined;
+            for (const bytes of held) if (!upstream.destroyed) upstream.write(bytes);
+          };
+          state.beforeForwarding().then(release, release);
+        }
+      }
+      if (pair.held) pair.held.push(chunk);
+      else if (state.mode !== 'stall' && !upstream.destroyed) upstream.write(chunk);
     });
     upstream.on('data', (chunk) => {
-      if (state.mode !== 'stall' && !client.destroyed) client.write(chunk);
+      if (state.mode !== 'stall' && !pair.answersStalled && !client.destroyed) client.write(chunk);
     });
     client.on('end', () => {
       // The client's FIN: forwarded as a close, or lost.
@@ -115,6 +197,13 @@ export async function startFaultProxy(target: { host: string; port: number }, mo
     },
     get accepted() {
       return accepted;
+    },
+    get stalledQueries() {
+      return stalledQueries;
+    },
+    stallAnswersTo(pattern, beforeForwarding) {
+      state.stallPattern = pattern;
+      state.beforeForwarding = beforeForwarding;
     },
     openClients: () => [...pairs].filter((p) => !p.client.destroyed && !p.client.readableEnded).length,
     resetCounts() {

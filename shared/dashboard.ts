@@ -20,7 +20,8 @@ export interface BarSegment {
  * other clients, each pool, free; `over` is what the pools need past the limit.
  */
 export interface CapacityBar {
-  kind: 'server' | 'pooler';
+  /** `member`: one member of the Patroni cluster the patroni pool uses (the leader, or a replica as if promoted). */
+  kind: 'server' | 'pooler' | 'member';
   serverKey: string;
   /** e.g. "PostgreSQL 17.2 on 127.0.0.1:5432". */
   title: string;
@@ -36,8 +37,18 @@ export interface CapacityBar {
   verdict: string[];
   /** What would make the sizes fit, from the same budget. */
   remedies: string[];
-  /** Slots the pools' roles may use at all (servers only). */
+  /** Slots the pools' roles may use at all (servers and members). */
   usable?: number;
+  /** A Patroni member's place in the cluster (member bars only). */
+  member?: {
+    name: string;
+    /** Patroni's role: leader, replica, standby_leader, ... */
+    role: string;
+    /** Patroni may promote it (a running replica without nofailover). */
+    promotable: boolean;
+    /** The promotable member with the least room for the pool: the worst single failover. */
+    worstFailover: boolean;
+  };
 }
 
 /** The capacity dashboard's top half: the plan of one config. */

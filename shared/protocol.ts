@@ -3,7 +3,7 @@
  * else. Standard LSP traffic (diagnostics, hover, code actions) is not listed here.
  */
 import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
-import type { CapacityView, SweepRange, SweepReport } from './dashboard';
+import type { CapacityView, DashboardModel, SweepRange, SweepReport } from './dashboard';
 import type { LoadTestOptions, LoadTestReport } from './loadTest';
 
 /** What the client tells the server at start (`initializationOptions`). */
@@ -24,6 +24,11 @@ export interface InitializationOptions {
    * pushed them yet (`workspace/didChangeConfiguration` with `{ poolCapacity: {...} }` replaces them).
    */
   settings?: Record<string, unknown>;
+  /**
+   * Where the server keeps the run history (one JSON file per load-test report, the last 200):
+   * the VS Code client passes a folder in its workspace storage. Absent, runs are not kept.
+   */
+  historyDir?: string;
 }
 
 /**
@@ -242,4 +247,25 @@ export type RunSweepResult =
 export namespace RunSweepRequest {
   export const method = 'poolCapacity/runSweep';
   export const type = new RequestType<RunSweepParams, RunSweepResult, void>(method);
+}
+
+export interface DashboardParams {
+  configUri: string;
+  /** How the client names the config (its path in the workspace); by default the file's tail. */
+  configLabel?: string;
+  /**
+   * Read the servers afresh (opening the dashboard, its Refresh button). False after a run: the
+   * bars last read for this config are reused, or read when there are none.
+   */
+  readServers?: boolean;
+}
+
+/**
+ * Client → server: the whole capacity dashboard of a config, built by the server: the capacity bars
+ * (the same budgets as the diagnostics), the charts of this session's last runs of the config and
+ * the trend over the run history it keeps in `historyDir`. The client posts it to its webview as is.
+ */
+export namespace DashboardRequest {
+  export const method = 'poolCapacity/dashboard';
+  export const type = new RequestType<DashboardParams, DashboardModel, void>(method);
 }

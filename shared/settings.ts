@@ -8,7 +8,10 @@ export interface PoolCapacitySettings {
   targetAgents: number | null;
   /** Warn when less than this share (0..1) of the server's usable slots would stay free. */
   headroomThreshold: number;
-  /** How long a connection attempt may take, in ms. */
+  /**
+   * How long a connection attempt may take, in ms. It also sets the query timeout: a query on an
+   * open connection may take twice this, at least 2 s (server/src/io/db/openConnection.ts queryTimeoutMs).
+   */
   connectTimeoutMs: number;
   /** How long server facts read by a probe stay fresh, in ms. */
   factsMaxAgeMs: number;

@@ -189,7 +189,8 @@ async function runLoadTest(client: LanguageClient, deps: CommandDeps, shape: Loa
     output.append(result.table, SHAPE_TITLES[shape]);
     output.show();
     const { report } = result;
-    void deps.dashboard.addRun(config, report, [report]);
+    // The server charted the run and saved it to the history: the dashboard shows it.
+    void deps.dashboard.showRun(config);
     const summary = `Pool Capacity: ${report.verdict} — ${report.succeeded}/${report.agents} agents succeeded`;
     if (report.verdict === 'FAIL') void vscode.window.showErrorMessage(summary);
     else void vscode.window.showInformationMessage(summary);
@@ -253,7 +254,7 @@ async function runCapacitySweep(client: LanguageClient, deps: CommandDeps): Prom
   if (result.outcome === 'done') {
     deps.output.append(result.table, 'capacity sweep');
     deps.output.show();
-    await deps.dashboard.addRun(config, result.sweep, result.reports);
+    await deps.dashboard.showRun(config);
     const { sweep } = result;
     const summary = `Pool Capacity: sweep ${sweep.verdict} — ${sweep.steps.length} steps${sweep.stoppedAt ? `, stopped at ${sweep.stoppedAt.agents} agents` : ''}`;
     if (sweep.verdict === 'FAIL') void vscode.window.showErrorMessage(summary);

@@ -1,48 +1,35 @@
 import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import { dashboardModel } from '../../server/src/core/dashboard/dashboardModel';
-import { HISTORY_CAP, loadHistory, saveRun } from '../../server/src/core/loadtest/runHistory';
 import type {
-  CapacityView,
   DashboardHostMessage,
   DashboardModel,
   DashboardViewMessage,
-  HistoryEntry,
   LiveReading,
-  SweepReport,
 } from '../../shared/dashboard';
-import type { LoadTestReport } from '../../shared/loadTest';
-import { CapacityViewRequest, type ConfigSummary, type StatusParams } from '../../shared/protocol';
+import { type ConfigSummary, DashboardRequest, type StatusParams } from '../../shared/protocol';
 
 /** What the webview last said it drew (the extension tests wait on it). */
 export type DashboardRendered = Extract<DashboardViewMessage, { type: 'rendered' }>;
 
-/** Runs the dashboard shows below the bars, newest first; older ones live on in the history's trend. */
-const RUNS_SHOWN = 5;
-
 export interface DashboardDeps {
   client: () => LanguageClient | undefined;
-  /** Where every run's report is kept (the extension's workspace storage), capped at HISTORY_CAP. */
-  historyDir?: string;
   /** The dashboard's buttons run these commands. */
   commands: { capacityTest: string; sweep: string };
 }
 
 /**
- * The capacity dashboard: one webview panel with the capacity bars of a config, the charts of the
- * runs of this session and the trend over the saved history. The bars' "in use now" follows the
- * status poll while the panel is visible; hidden, it receives nothing (the webview is not kept).
+ * The capacity dashboard: one webview panel showing the model the language server builds
+ * (DashboardRequest: the capacity bars of a config, the charts of its runs, the trend over the run
+ * history the server keeps). This side only asks, posts the model to the webview, and passes on the
+ * status poll's "in use now" while the panel is visible; hidden, it receives nothing (the webview is
+ * not kept).
  */
 export class CapacityDashboard implements vscode.Disposable {
   private panel?: vscode.WebviewPanel;
   private config?: ConfigSummary;
-  private capacity?: CapacityView;
-  private capacityMessage?: string;
-  private readonly runs: (LoadTestReport | SweepReport)[] = [];
-  private history: HistoryEntry[] = [];
+  private current?: DashboardModel;
   private live?: { readings: LiveReading[]; readAt: number };
   private readonly renderedEmitter = new vscode.EventEmitter<DashboardRendered>();
   /** Fires each time the webview reports what it drew. */
@@ -66,35 +53,21 @@ export class CapacityDashboard implements vscode.Disposable {
     return this.panel?.viewColumn;
   }
 
-  /** Opens (or reveals) the dashboard on a config and reads its servers afresh. */
+  /** Opens (or reveals) the dashboard on a config and has the server read its servers afresh. */
   async open(config: ConfigSummary, preserveFocus = false): Promise<void> {
-    const changed = this.config?.uri !== config.uri;
     this.config = config;
-    if (changed) this.runs.length = 0;
     this.ensurePanel(preserveFocus);
-    await Promise.all([this.loadCapacity(), this.loadHistory()]);
-    this.postModel();
+    await this.load(true);
   }
 
-  /** A finished run (or sweep with its steps): kept in the history, charted on the dashboard. */
-  async addRun(
-    config: ConfigSummary,
-    run: LoadTestReport | SweepReport,
-    reports: readonly LoadTestReport[],
-  ): Promise<void> {
-    if (this.deps.historyDir) {
-      for (const report of reports) await saveRun(fs, this.deps.historyDir, report, HISTORY_CAP);
-    }
-    if (this.config?.uri !== config.uri) {
-      this.config = config;
-      this.runs.length = 0;
-      this.capacity = undefined;
-    }
-    this.runs.unshift(run);
-    this.runs.length = Math.min(this.runs.length, RUNS_SHOWN);
+  /**
+   * After a run of `config` (which the server has already charted and saved to the history): shows
+   * the dashboard with it, reusing the bars the server last read.
+   */
+  async showRun(config: ConfigSummary): Promise<void> {
+    this.config = config;
     this.ensurePanel(true);
-    await Promise.all([this.capacity ? undefined : this.loadCapacity(), this.loadHistory()]);
-    this.postModel();
+    await this.load(false);
   }
 
   /** The status poll's reading; passed on only while the dashboard is visible. */
@@ -111,17 +84,35 @@ export class CapacityDashboard implements vscode.Disposable {
     if (this.visible) this.postLive();
   }
 
-  model(): DashboardModel {
-    const label = this.config
-      ? vscode.workspace.asRelativePath(vscode.Uri.parse(this.config.uri))
-      : 'no config';
-    return dashboardModel({
-      configLabel: label,
-      ...(this.capacity ? { capacity: { ...this.capacity, configLabel: label } } : {}),
-      planMessage: this.capacity ? undefined : (this.capacityMessage ?? 'Reading the servers…'),
-      runs: this.runs,
-      history: this.history,
-    });
+  /** The model the webview was last given (undefined before the first answer). */
+  model(): DashboardModel | undefined {
+    return this.current;
+  }
+
+  private label(): string {
+    return this.config ? vscode.workspace.asRelativePath(vscode.Uri.parse(this.config.uri)) : 'no config';
+  }
+
+  /** Asks the language server for the whole model and posts it. */
+  private async load(readServers: boolean): Promise<void> {
+    const client = this.deps.client();
+    if (!client || !this.config) {
+      this.current = notice(this.label(), 'The language server is not running.');
+    } else {
+      try {
+        this.current = await client.sendRequest(DashboardRequest.type, {
+          configUri: this.config.uri,
+          configLabel: this.label(),
+          readServers,
+        });
+      } catch (error) {
+        this.current = notice(
+          this.label(),
+          `The servers could not be read: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+    }
+    this.postModel();
   }
 
   private ensurePanel(preserveFocus: boolean): void {
@@ -153,36 +144,11 @@ export class CapacityDashboard implements vscode.Disposable {
       this.lastRendered = message;
       this.renderedEmitter.fire(message);
     } else if (message.type === 'command') {
-      if (message.command === 'refresh') void this.refresh();
+      if (message.command === 'refresh') void this.load(true);
       else if (message.command === 'capacityTest')
         void vscode.commands.executeCommand(this.deps.commands.capacityTest);
       else if (message.command === 'sweep') void vscode.commands.executeCommand(this.deps.commands.sweep);
     }
-  }
-
-  private async refresh(): Promise<void> {
-    await Promise.all([this.loadCapacity(), this.loadHistory()]);
-    this.postModel();
-  }
-
-  private async loadCapacity(): Promise<void> {
-    const client = this.deps.client();
-    if (!client || !this.config) {
-      this.capacityMessage = 'The language server is not running.';
-      return;
-    }
-    try {
-      const result = await client.sendRequest(CapacityViewRequest.type, { configUri: this.config.uri });
-      this.capacity = result.view;
-      this.capacityMessage = result.message;
-    } catch (error) {
-      this.capacity = undefined;
-      this.capacityMessage = `The servers could not be read: ${error instanceof Error ? error.message : String(error)}`;
-    }
-  }
-
-  private async loadHistory(): Promise<void> {
-    this.history = this.deps.historyDir ? await loadHistory(fs, this.deps.historyDir) : [];
   }
 
   private post(message: DashboardHostMessage): void {
@@ -191,7 +157,8 @@ export class CapacityDashboard implements vscode.Disposable {
 
   private postModel(): void {
     if (!this.panel) return;
-    this.post({ type: 'model', model: this.model() });
+    // Before the server's first answer the webview shows what is being read.
+    this.post({ type: 'model', model: this.current ?? notice(this.label(), 'Reading the servers…') });
     if (this.visible) this.postLive();
   }
 
@@ -238,4 +205,15 @@ export class CapacityDashboard implements vscode.Disposable {
 /** The history directory inside the extension's storage for this workspace. */
 export function historyDirOf(context: vscode.ExtensionContext): string {
   return path.join((context.storageUri ?? context.globalStorageUri).fsPath, 'runs');
+}
+
+/** A model with a message instead of the bars (no server to ask, or its request failed). */
+function notice(label: string, message: string): DashboardModel {
+  return {
+    title: `Pool Capacity — ${label}`,
+    generatedAt: new Date().toISOString(),
+    capacityMessage: message,
+    runs: [],
+    trends: [],
+  };
 }

@@ -43,7 +43,6 @@ export class PoolCapacityContext {
   constructor(private readonly extension: vscode.ExtensionContext) {
     this.dashboard = new CapacityDashboard(extension.extensionUri, {
       client: () => this.client,
-      historyDir: historyDirOf(extension),
       commands: { capacityTest: COMMANDS.runCapacityTest, sweep: COMMANDS.runCapacitySweep },
     });
   }
@@ -98,6 +97,8 @@ export class PoolCapacityContext {
     const initializationOptions: InitializationOptions = {
       trusted: vscode.workspace.isTrusted,
       statusNotifications: true,
+      // The server keeps every run's report there (capped) and builds the dashboard's trend from it.
+      historyDir: historyDirOf(this.extension),
     };
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: 'file', pattern: CONFIG_GLOB }],

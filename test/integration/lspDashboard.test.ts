@@ -1,10 +1,11 @@
 /**
- * The dashboard's two requests through the real language server over stdio, against a real
- * PostgreSQL: the capacity bars of a config (CapacityView) and the capacity sweep (RunSweep), whose
- * every step meets the load-test safety check.
+ * The dashboard's requests through the real language server over stdio, against a real
+ * PostgreSQL: the capacity bars of a config (CapacityView), the capacity sweep (RunSweep), whose
+ * every step meets the load-test safety check, and the whole dashboard model (Dashboard), with every
+ * run saved to the run history in the folder the client names (`initializationOptions.historyDir`).
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,8 +14,10 @@ import { LspSession } from '../../harness/lspSession';
 import { type Cluster, startCluster } from '../../harness/pgCluster';
 import {
   CapacityViewRequest,
+  DashboardRequest,
   LoadTestProgressNotification,
   type LoadTestProgressParams,
+  RunLoadTestRequest,
   RunSweepRequest,
 } from '../../shared/protocol';
 
@@ -25,6 +28,7 @@ describe('the dashboard requests through the language server (max_connections 16
   let dir: string;
   let uri: string;
   let lsp: LspSession;
+  let historyDir: string;
 
   before(async () => {
     cluster = await startCluster({ maxConnections: 16, superuserReservedConnections: 3 });
@@ -38,13 +42,19 @@ describe('the dashboard requests through the language server (max_connections 16
       `swarm:\n  maxAgents: 4\nmemory:\n  postgresql:\n    project:\n      host: 127.0.0.1\n      port: ${cluster.port}\n      database: postgres\n      user: agent\n      password: \${AGENT_PW}\n      poolSize: 6\n`,
     );
     await writeFile(join(dir, '.env'), `AGENT_PW=${PASSWORD}\n`);
-    lsp = new LspSession({ workspace: dir });
+    // Outside the workspace, as the extension's storage is.
+    historyDir = join(await mkdtemp(join(tmpdir(), 'pool-capacity-lsp-history-')), 'runs');
+    lsp = new LspSession({
+      workspace: dir,
+      initializationOptions: { trusted: true, statusNotifications: true, historyDir },
+    });
     await lsp.initialize();
   });
 
   after(async () => {
     await lsp?.close();
     await rm(dir, { recursive: true, force: true });
+    if (historyDir) await rm(join(historyDir, '..'), { recursive: true, force: true });
     await cluster?.stop();
   });
 
@@ -60,6 +70,22 @@ describe('the dashboard requests through the language server (max_connections 16
     assert.equal(slots['project pool'], 6);
     assert.equal(slots.free, 16 - 3 - others - 6);
     assert.ok(!JSON.stringify(view).includes(PASSWORD));
+  });
+
+  it('answers the whole dashboard model before any run: the bar, no runs, no trend, no history', async () => {
+    const model = await lsp.connection.sendRequest(DashboardRequest.type, {
+      configUri: uri,
+      configLabel: 'demo/config.yaml',
+    });
+    assert.equal(model.title, 'Pool Capacity — demo/config.yaml');
+    assert.equal(model.capacityMessage, undefined);
+    assert.equal(model.capacity?.configLabel, 'demo/config.yaml');
+    const bar = model.capacity!.bars[0]!;
+    assert.equal(bar.limit, 16);
+    assert.equal(bar.usable, 13);
+    assert.deepEqual(model.runs, []);
+    assert.deepEqual(model.trends, []);
+    await assert.rejects(readdir(historyDir), { code: 'ENOENT' });
   });
 
   it('sweeps 2..10 by 4 (direct) until the safety check refuses a step, keeping the steps that ran', async () => {
@@ -103,5 +129,44 @@ describe('the dashboard requests through the language server (max_connections 16
       progressId: 'sweep-2',
     });
     assert.equal(result.outcome, 'refused');
+  });
+
+  it('keeps each run in the history folder and answers the dashboard with the runs and the trend', async () => {
+    const result = await lsp.connection.sendRequest(RunLoadTestRequest.type, {
+      configUri: uri,
+      options: { shape: 'capacity', agents: 3, durationMs: 50, mode: 'direct' },
+      progressId: 'test-1',
+    });
+    assert.equal(result.outcome, 'done', JSON.stringify(result));
+    if (result.outcome !== 'done') return;
+    // The sweep's two steps and this test: one report file each, nothing of the refused sweep.
+    const files = (await readdir(historyDir)).sort();
+    assert.equal(files.length, 3, files.join(', '));
+    assert.ok(files.every((f) => f.endsWith('.run.json')));
+    const saved = await Promise.all(
+      files.map(async (f) => JSON.parse(await readFile(join(historyDir, f), 'utf8')) as { runId: string }),
+    );
+    assert.ok(saved.some((r) => r.runId === result.report.runId));
+    for (const f of files) assert.ok(!(await readFile(join(historyDir, f), 'utf8')).includes(PASSWORD));
+
+    // After a run the client asks without reading the servers again: the bars last read are reused.
+    const model = await lsp.connection.sendRequest(DashboardRequest.type, {
+      configUri: uri,
+      configLabel: 'demo/config.yaml',
+      readServers: false,
+    });
+    assert.equal(model.capacity!.bars[0]!.limit, 16);
+    // Newest first: this test, then the sweep.
+    assert.deepEqual(
+      model.runs.map((r) => r.runId),
+      [result.report.runId, model.runs[1]!.runId],
+    );
+    assert.match(model.runs[0]!.title, /^Capacity test .*: 3 agents, /);
+    assert.match(model.runs[1]!.title, /^Capacity sweep .*: 2\.\.10 step 4, /);
+    // The three capacity runs of the same pools make one trend line of three points.
+    assert.equal(model.trends.length, 1);
+    assert.match(model.trends[0]!.title, /^Trend: capacity runs of .* \(3 runs\)$/);
+    assert.deepEqual(model.trends[0]!.series[0]!.values, [100, 100, 100]);
+    assert.ok(!JSON.stringify(model).includes(PASSWORD));
   });
 });

@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -262,6 +262,51 @@ memory:
     assert.match(
       failing.stdout,
       /^Failover +After the worst single failover \(to pg2 .*\): patroni 70 > \d+ free — \d+ connections short\.$/m,
+    );
+  });
+
+  it('report --html draws one bar per member from the same budgets, the worst failover marked', async () => {
+    await write(config(20));
+    const file = join(dir, 'report.html');
+    const out = cli(dir, ['report', '--html', file]);
+    assert.equal(out.code, 0, out.stderr);
+    const html = await readFile(file, 'utf8');
+    assert.ok(!html.includes(PASSWORD));
+    const data = /<script type="application\/json" id="dashboard-data">([\s\S]*?)<\/script>/.exec(html)![1]!;
+    type Bar = {
+      kind: string;
+      title: string;
+      limit: number;
+      status: string;
+      verdict: string[];
+      segments: { kind: string; label: string; slots: number }[];
+      member: { name: string; role: string; promotable: boolean; worstFailover: boolean };
+    };
+    const bars = (JSON.parse(data) as { capacity: { bars: Bar[] } }).capacity.bars;
+    const members = bars.filter((b) => b.kind === 'member');
+    assert.deepEqual(members.map((b) => b.member.name).sort(), ['pg0', 'pg1', 'pg2']);
+    const leader = (await cluster.leader()).name;
+    for (const bar of members) {
+      const slots = Object.fromEntries(
+        bar.segments.map((s) => [s.kind === 'pool' ? s.label : s.kind, s.slots]),
+      );
+      assert.equal(bar.limit, 100);
+      assert.equal(bar.status, 'OK', JSON.stringify(bar));
+      assert.equal(slots['patroni pool'], 20);
+      // pg2 keeps 40 for superusers (its member-local parameter); the others the default 3.
+      assert.equal(slots.reserved, bar.member.name === 'pg2' ? 40 : 3);
+      assert.equal(
+        bar.segments.reduce((n, s) => n + s.slots, 0),
+        100,
+      );
+      assert.equal(bar.member.role === 'leader', bar.member.name === leader);
+    }
+    const worst = members.find((b) => b.member.worstFailover)!;
+    assert.equal(worst.member.name, 'pg2');
+    assert.match(worst.title, /^Patroni replica pg2 \(127\.0\.0\.1:\d+\) \(if promoted\) — PostgreSQL /);
+    assert.match(
+      worst.verdict.at(-1)!,
+      /^After the worst single failover \(to pg2 \(127\.0\.0\.1:\d+\)\): patroni 20 of \d+ free — fits\.$/,
     );
   });
 

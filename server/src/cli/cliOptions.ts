@@ -88,7 +88,7 @@ export function addSettingsFlags<T extends Command>(command: T): T {
     )
     .option(
       '--connect-timeout <ms>',
-      'how long a connection attempt may take',
+      'how long a connection attempt may take; a query may take twice that (at least 2 s)',
       positiveInteger,
       settingsDefaults.connectTimeoutMs,
     )

@@ -23,6 +23,7 @@ import {
 import { buildCapacityReport } from '../io/probe/capacityCheck';
 import type { ConfigRegistry } from './configRegistry';
 import { capacityViewOf, runSweepRequest } from './dashboardRequests';
+import { DashboardSession } from './dashboardSession';
 import { describeError } from './handlerSafety';
 import type { StatusLoop } from './statusLoop';
 
@@ -32,6 +33,11 @@ import type { StatusLoop } from './statusLoop';
  */
 export class LoadTestSession {
   private readonly running = new Set<AbortController>();
+  /** The dashboard's model: each finished run is charted there and saved to the run history. */
+  readonly dashboard = new DashboardSession(
+    (uri) => this.capacityView(uri),
+    (message) => this.connection.console.warn(message),
+  );
 
   /**
    * `registry`: the configs as last validated (the load test and report use the same model as the
@@ -83,6 +89,7 @@ export class LoadTestSession {
       this.status.recordTest(
         `${report.verdict} ${report.shape} ${report.succeeded}/${report.agents} agents (${Math.round(report.successRate * 100)}%) at ${new Date().toLocaleTimeString()}`,
       );
+      await this.dashboard.recordRun(params.configUri, report, [report]);
       return { outcome: 'done', report, table: formatReportTable(report) };
     } catch (error) {
       const message = loaded.scrub(error instanceof Error ? error.message : String(error));
@@ -115,12 +122,22 @@ export class LoadTestSession {
   }
 
   /** A capacity sweep; cancelAll stops it like any run (dashboardRequests.ts). */
-  sweep(
+  async sweep(
     params: RunSweepParams,
     token: CancellationToken,
     onProgress?: (progress: LoadTestProgress) => void,
   ): Promise<RunSweepResult> {
-    return runSweepRequest(this.connection, this.lookup, this.running, params, token, onProgress);
+    const result = await runSweepRequest(
+      this.connection,
+      this.lookup,
+      this.running,
+      params,
+      token,
+      onProgress,
+    );
+    if (result.outcome === 'done')
+      await this.dashboard.recordRun(params.configUri, result.sweep, result.reports);
+    return result;
   }
 
   private progressNotifier(progressId: string) {

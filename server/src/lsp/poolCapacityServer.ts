@@ -15,12 +15,15 @@ import {
   ShowMessageNotification,
   TextDocumentSyncKind,
 } from 'vscode-languageserver';
+import type { DashboardModel } from '../../../shared/dashboard';
 import {
   type CapacityReportParams,
   CapacityReportRequest,
   type CapacityReportResult,
   CapacityViewRequest,
   type CapacityViewResult,
+  type DashboardParams,
+  DashboardRequest,
   type InitializationOptions,
   ListConfigsRequest,
   RefreshServerInfoRequest,
@@ -210,6 +213,17 @@ export class PoolCapacityServer {
       ),
     );
     c.onRequest(
+      DashboardRequest.type,
+      this.request('dashboard', async (params: DashboardParams): Promise<DashboardModel> => {
+        if (!registry.trusted)
+          return this.loadTests.dashboard.model(params, {
+            message: 'This workspace is not trusted: Pool Capacity reads no server.',
+          });
+        if (params.readServers !== false) registry.facts.clear();
+        return this.loadTests.dashboard.model(params);
+      }),
+    );
+    c.onRequest(
       RunSweepRequest.type,
       this.request(
         'runSweep',
@@ -229,6 +243,8 @@ export class PoolCapacityServer {
     this.status.enabled = options.statusNotifications === true;
     this.capabilities = params.capabilities;
     this.registry.canPullSettings = params.capabilities.workspace?.configuration === true;
+    if (typeof options.historyDir === 'string' && options.historyDir !== '')
+      this.loadTests.dashboard.historyDir = options.historyDir;
     if (options.settings && typeof options.settings === 'object')
       this.registry.pushedSettings = options.settings;
     this.workspaceFolders = (params.workspaceFolders ?? [])

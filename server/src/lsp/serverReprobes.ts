@@ -15,6 +15,7 @@ const REPROBE_FIRST_DELAY_MS = 2000;
 const UNREACHABLE_CLASSES: readonly FailureClass[] = [
   'connection-refused',
   'connect-timeout',
+  'query-timeout',
   'connection-lost',
   'admin-shutdown',
   'server-starting',

@@ -96,4 +96,51 @@ describe('output grammar', () => {
     assert.equal(tokenize('WARN     burst 2')[0]!.scope, 'markup.changed.pool-capacity.warn');
     assert.equal(tokenize('─'.repeat(40))[0]!.scope, 'comment.line.pool-capacity');
   });
+
+  it('Failover and Member lines: their verdicts in words take the verdict colours, figures stay figures', () => {
+    const scopes = (line: string) => tokenize(line).map((t) => [t.text, t.scope.split('.')[0]]);
+    // The capacity report's sentence on the worst single failover (patroniRules.ts failoverSentence).
+    assert.deepEqual(
+      scopes(
+        'Failover After the worst single failover (to pg0 (127.0.0.1:58010)): patroni 40 > 35 free — 5 connections short.',
+      ),
+      [
+        ['127.0.0.1:58010', 'meta'],
+        ['40', 'constant'],
+        ['35', 'constant'],
+        ['5', 'constant'],
+        ['connections short', 'markup'],
+      ],
+    );
+    assert.equal(
+      tokenize(
+        'Failover After the worst single failover (to pg2 (10.0.0.3:5432)): patroni 40 of 96 free — fits.',
+      ).at(-1)!.scope,
+      'markup.inserted.pool-capacity.pass',
+    );
+    assert.equal(
+      tokenize('Failover Failover not verified: pg2 could not be read.')[0]!.scope,
+      'markup.changed.pool-capacity.warn',
+    );
+    // A load test through a failover: the verdict, the leaders' addresses, the window's clock times.
+    assert.deepEqual(
+      scopes('Failover PASS  leader pg1 (127.0.0.1:58011) -> pg0 (127.0.0.1:58010), failoverTimeout 30 s'),
+      [
+        ['PASS', 'markup'],
+        ['127.0.0.1:58011', 'meta'],
+        ['127.0.0.1:58010', 'meta'],
+        ['30 s', 'constant'],
+      ],
+    );
+    assert.deepEqual(figures('Failover first failure           06:24:58.123 on pg1 (too-many-clients)'), []);
+    assert.deepEqual(figures('Failover window                  4.20s without a success'), ['4.20s']);
+    // The report's Member lines end in the member's verdict.
+    const member = (verdict: string) =>
+      tokenize(
+        `Member   pg1 (127.0.0.1:58011) leader/running, PostgreSQL 15.18: max_connections 100 − 3 reserved − 2 used by others = 95 free for this role -> ${verdict}`,
+      ).at(-1)!;
+    assert.equal(member('fits').scope, 'markup.inserted.pool-capacity.pass');
+    assert.equal(member('fits, inside the headroom').scope, 'markup.changed.pool-capacity.warn');
+    assert.equal(member('does not fit').scope, 'markup.deleted.pool-capacity.fail');
+  });
 });

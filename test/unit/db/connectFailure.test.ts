@@ -7,9 +7,12 @@ import {
   FAILURE_LABELS,
   type FailureClass,
   NO_PASSWORD_FOUND,
+  QUERY_TIMEOUT_MESSAGE,
   UNVERIFIED_CODES,
   unverifiedCode,
 } from '../../../server/src/core/connection/connectFailure';
+import { queryTimeoutMs } from '../../../server/src/io/db/openConnection';
+import { probeDeadlineMs } from '../../../server/src/io/probe/probeServer';
 
 describe('classifyRefusal: every wording of a 53300 refusal', () => {
   const wordings: [string, FailureClass][] = [
@@ -55,6 +58,7 @@ describe('unverifiedCode: one class → code mapping', () => {
     [{ code: 'EHOSTUNREACH', message: 'connect EHOSTUNREACH 10.1.1.1:5432' }, 'server-unreachable'],
     [new Error('timeout expired'), 'server-unreachable'],
     [new Error('Connection terminated unexpectedly'), 'server-unreachable'],
+    [new Error('Query read timeout'), 'server-unreachable'],
     [{ code: '57P03', message: 'the database system is starting up' }, 'server-unreachable'],
     [{ code: '28P01', message: 'password authentication failed for user "app"' }, 'auth-failed'],
     [{ code: '28000', message: 'no pg_hba.conf entry for host "10.0.0.1", user "app"' }, 'auth-failed'],
@@ -86,6 +90,27 @@ describe('a login without a password', () => {
     assert.equal(unverifiedCode(failure.class), 'auth-failed');
     assert.equal(failure.message, NO_PASSWORD_FOUND);
     assert.match(failure.message, /no password was found \(config, `\$\{VAR\}`, `PGPASSWORD`, pgpass\)/);
+  });
+});
+
+describe('a query that got no answer', () => {
+  it("is a query timeout, worded as what happened rather than node-postgres's words", () => {
+    const failure = classifyFailure(new Error('Query read timeout'));
+    assert.equal(failure.class, 'query-timeout');
+    assert.equal(failure.message, QUERY_TIMEOUT_MESSAGE);
+    assert.equal(
+      describeConnectFailure('app@db:5432/appdb', failure),
+      'cannot connect to app@db:5432/appdb: query timeout (connected, then the server did not answer a query within the query timeout)',
+    );
+  });
+
+  it('is twice the connect timeout, at least 2 s, and ends before the probe gives up', () => {
+    assert.equal(queryTimeoutMs(1000), 2000);
+    assert.equal(queryTimeoutMs(100), 2000);
+    assert.equal(queryTimeoutMs(3000), 6000);
+    assert.equal(queryTimeoutMs(30_000), 60_000);
+    for (const connect of [100, 1000, 3000, 30_000, 120_000])
+      assert.ok(queryTimeoutMs(connect) < probeDeadlineMs(connect), String(connect));
   });
 });
 

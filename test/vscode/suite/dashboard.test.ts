@@ -48,7 +48,7 @@ describe('the capacity dashboard', () => {
     const rendered = await openDashboard();
     assert.equal(rendered.bars, 1);
     assert.equal(api.dashboard.visible, true);
-    const bar = api.dashboard.model().capacity!.bars[0]!;
+    const bar = api.dashboard.model()!.capacity!.bars[0]!;
     assert.equal(bar.serverKey, `${fixture.host}:${fixture.port}`);
     assert.equal(bar.limit, fixture.maxConnections);
     const slots = Object.fromEntries(
@@ -60,7 +60,7 @@ describe('the capacity dashboard', () => {
     assert.equal(inside + slots.over!, fixture.project.poolSize + fixture.shared.poolSize);
     assert.equal(bar.status, 'FAIL');
     assert.match(bar.verdict[0]!, /^project 40 \+ shared 3 = 43 > \d+ free on /);
-    assert.match(api.dashboard.model().title, /\.claude-flow\/config\.yaml$/);
+    assert.match(api.dashboard.model()!.title, /\.claude-flow\/config\.yaml$/);
   });
 
   it('shows "in use now" from the status poll while visible', async () => {

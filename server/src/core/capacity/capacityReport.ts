@@ -108,20 +108,23 @@ function settingFix(c: BudgetConstraint, budget: ServerBudget | PoolerBudget): s
   return [];
 }
 
+/** A server's budget with its status, the reasons and the fixes (also each Patroni member's, on the dashboard). */
+export function serverCapacity(budget: ServerBudget): ServerCapacity {
+  return {
+    budget,
+    status: STATUS[budget.verdict],
+    ...judged(budget, false),
+    reserve: Math.max(0, budget.freeAfter),
+  };
+}
+
 /** The plan from the probes' outcomes, by the same budgets as the diagnostics. */
 export function capacityPlan(
   config: LoadedConfig,
   outcomes: PoolOutcomes,
   settings: Pick<PoolCapacitySettings, 'headroomThreshold'>,
 ): CapacityPlan {
-  const servers = serverBudgets(config, outcomes, settings).map(
-    (budget): ServerCapacity => ({
-      budget,
-      status: STATUS[budget.verdict],
-      ...judged(budget, false),
-      reserve: Math.max(0, budget.freeAfter),
-    }),
-  );
+  const servers = serverBudgets(config, outcomes, settings).map(serverCapacity);
   const poolers = poolerBudgets(config, outcomes, settings).map(
     (budget): PoolerCapacity => ({
       budget,

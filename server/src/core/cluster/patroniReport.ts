@@ -5,8 +5,16 @@
 import type { PoolCapacitySettings } from '../../../../shared/settings';
 import { serverArithmetic } from '../capacity/budgetFindings';
 import type { PoolOutcomes } from '../capacity/rules';
+import type { ServerBudget } from '../capacity/serverBudget';
 import type { LoadedConfig } from '../config/loadedConfig';
-import { clusterJson, clusterUnverified, failoverSentence, judgeCluster } from './patroniRules';
+import { serverKey } from '../connection/connectionTarget';
+import {
+  type ClusterJudgement,
+  clusterJson,
+  clusterUnverified,
+  failoverSentence,
+  judgeCluster,
+} from './patroniRules';
 
 export interface ClusterCapacity {
   /** FAIL when the pool does not fit on the leader or after the worst single failover. */
@@ -17,9 +25,49 @@ export interface ClusterCapacity {
   lines: { key: string; text: string }[];
   /** Members and the failover verdict, as `check --json` prints them. */
   detail: unknown;
+  /** The sentence on the worst single failover (the report's Failover line). */
+  failover?: string;
+  /** Each member with the pool's budget there (the dashboard's member bars); empty until the REST API answered. */
+  members: MemberCapacity[];
   /** Connections the leader can give the pool now, and the worst promotable member after a failover. */
   leaderAttainable?: number;
   afterFailoverAttainable?: number;
+}
+
+/** One member of the cluster and the patroni pool's budget on it, from judgeCluster. */
+export interface MemberCapacity {
+  name: string;
+  /** "pg1 (127.0.0.1:58011)" */
+  label: string;
+  /** host:port of its PostgreSQL. */
+  serverKey: string;
+  /** Patroni's role and state: leader, replica, ...; running, streaming, ... */
+  role: string;
+  state: string;
+  nofailover: boolean;
+  /** Patroni may promote it (a running replica without nofailover). */
+  promotable: boolean;
+  /** The promotable member with the least room for the pool: the worst single failover. */
+  worstFailover: boolean;
+  /** The pool on this member's live facts; absent when it could not be read. */
+  budget?: ServerBudget;
+  /** Why it could not be read (password-free). */
+  unread?: string;
+}
+
+function memberCapacities(judgement: ClusterJudgement): MemberCapacity[] {
+  return judgement.members.map((m) => ({
+    name: m.member.name,
+    label: m.label,
+    serverKey: serverKey(m.member),
+    role: m.member.role,
+    state: m.member.state,
+    nofailover: m.member.nofailover,
+    promotable: m.promotable,
+    worstFailover: judgement.failover.worst === m,
+    ...(m.budget ? { budget: m.budget } : {}),
+    ...(m.budget ? {} : { unread: m.probe && !m.probe.ok ? m.probe.failure.message : 'not read yet' }),
+  }));
 }
 
 export function clusterCapacity(
@@ -82,6 +130,8 @@ export function clusterCapacity(
     ...(unverified ? { unverified: unverified.message } : {}),
     lines,
     detail,
+    members: judgement ? memberCapacities(judgement) : [],
+    ...(judgement ? { failover: failoverSentence(judgement) } : {}),
     ...(leaderAttainable !== undefined ? { leaderAttainable } : {}),
     ...(afterFailoverAttainable !== undefined ? { afterFailoverAttainable } : {}),
   };

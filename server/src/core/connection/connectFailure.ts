@@ -20,6 +20,7 @@ export type FailureClass =
   | 'dns' // ENOTFOUND / EAI_AGAIN
   | 'host-unreachable' // EHOSTUNREACH / ENETUNREACH: no route to the host
   | 'connect-timeout'
+  | 'query-timeout' // connected, then no answer to a query within the query timeout (a frozen server, a stalled path)
   | 'connection-lost' // the server went away mid-session
   | 'admin-shutdown' // 57P01 "terminating connection due to administrator command" (fast shutdown, switchover)
   | 'read-only' // 25006: a write on a standby (the member is no longer the leader)
@@ -67,6 +68,7 @@ export const FAILURE_LABELS: Record<FailureClass, string> = {
   dns: 'host not found',
   'host-unreachable': 'no route to host',
   'connect-timeout': 'connect timeout',
+  'query-timeout': 'query timeout',
   'connection-lost': 'connection lost',
   'admin-shutdown': 'terminated by the server (57P01 admin shutdown)',
   'read-only': 'read-only transaction (25006: not the leader)',
@@ -169,6 +171,10 @@ const TLS_CODES = new Set([
 export const NO_PASSWORD_FOUND =
   'the server asks for a password and no password was found (config, `${VAR}`, `PGPASSWORD`, pgpass)';
 
+/** A query that got no answer: the login worked, so the server froze or the path to it stalled. */
+export const QUERY_TIMEOUT_MESSAGE =
+  'connected, then the server did not answer a query within the query timeout';
+
 export function classifyFailure(error: unknown, password?: string): ConnectFailure {
   const e = (error && typeof error === 'object' ? error : { message: String(error) }) as ErrorLike;
   const code = typeof e.code === 'string' ? e.code : undefined;
@@ -219,6 +225,8 @@ export function classifyFailure(error: unknown, password?: string): ConnectFailu
         return 'cancelled';
     }
     if (code && (TLS_CODES.has(code) || /^ERR_(SSL|TLS)_/.test(code))) return 'ssl';
+    // node-postgres' query_timeout (openConnection.ts queryTimeoutMs).
+    if (/query read timeout/i.test(message)) return 'query-timeout';
     if (/timeout expired|timed out|timeout exceeded when trying to connect/i.test(message))
       return 'connect-timeout';
     if (/Connection terminated|connection ended|Client has encountered a connection error/i.test(message))
@@ -227,5 +235,7 @@ export function classifyFailure(error: unknown, password?: string): ConnectFailu
     if (/abort|cancel/i.test(message)) return 'cancelled';
     return 'other';
   })();
+  // node-postgres' own words ("Query read timeout") do not say which side stopped.
+  if (cls === 'query-timeout') return { class: cls, code, message: QUERY_TIMEOUT_MESSAGE };
   return { class: cls, code, message: message.split('\n')[0] ?? message };
 }

@@ -9,14 +9,17 @@ import {
   formatCapacityReport,
   type PoolerCapacity,
   type ServerCapacity,
+  serverCapacity,
 } from '../capacity/capacityReport';
+import type { ServerBudget } from '../capacity/serverBudget';
+import type { ClusterCapacity, MemberCapacity } from '../cluster/patroniReport';
 import { describeConnectFailure } from '../connection/connectFailure';
 
 const OK_WORDS = (free: number, headroom: number) =>
   `OK: the pools fit; ${free} slots stay free, ${headroom} of them kept as headroom`;
 
-export function serverBar(server: ServerCapacity): CapacityBar {
-  const b = server.budget;
+/** Where a PostgreSQL server's max_connections goes: reserved, others, each pool in order, free, past the limit. */
+function serverSegments(b: ServerBudget): BarSegment[] {
   const reserved = b.maxConnections - b.usable;
   const others = Math.min(b.usedByOthers, b.usable);
   const segments: BarSegment[] = [];
@@ -38,13 +41,18 @@ export function serverBar(server: ServerCapacity): CapacityBar {
   }
   if (room > 0) segments.push({ kind: 'free', label: 'free', slots: room });
   if (over > 0) segments.push({ kind: 'over', label: 'needed past the limit', slots: over });
+  return segments;
+}
+
+export function serverBar(server: ServerCapacity): CapacityBar {
+  const b = server.budget;
   return {
     kind: 'server',
     serverKey: b.serverKey,
     title: `PostgreSQL ${b.serverVersion} on ${b.serverKey}`,
     limit: b.maxConnections,
     limitName: 'max_connections',
-    segments,
+    segments: serverSegments(b),
     headroomSlots: b.headroomSlots,
     status: server.status,
     verdict: server.status === 'OK' ? [OK_WORDS(server.reserve, b.headroomSlots)] : server.statusReasons,
@@ -98,12 +106,83 @@ export function poolerBar(pooler: PoolerCapacity): CapacityBar {
   };
 }
 
+/**
+ * One bar per member of the Patroni cluster the patroni pool uses: the leader as it is, each replica
+ * as if Patroni promoted it. Each bar is the member's budget from judgeCluster (the judgement behind
+ * the Patroni diagnostics and the report's Member and Failover lines); the worst promotable member
+ * carries the failover sentence. No remedies: ALTER SYSTEM does not apply under Patroni (its dynamic
+ * config sets max_connections), and the pool's fix is the diagnostics', capped at the worst failover.
+ */
+export function memberBars(cluster: ClusterCapacity): CapacityBar[] {
+  // The leader first (the pool's budget now), then the replicas in Patroni's order.
+  const members = [...cluster.members].sort(
+    (a, b) => Number(b.role === 'leader') - Number(a.role === 'leader'),
+  );
+  return members.map((m) => {
+    const place = {
+      name: m.name,
+      role: m.role,
+      promotable: m.promotable,
+      worstFailover: m.worstFailover,
+    };
+    const title = `Patroni ${memberTitle(m)}`;
+    if (!m.budget) {
+      return {
+        kind: 'member',
+        serverKey: m.serverKey,
+        title,
+        limit: 0,
+        limitName: 'max_connections',
+        segments: [],
+        headroomSlots: 0,
+        status: 'UNJUDGED',
+        verdict: [`not read (${m.unread ?? 'not read yet'}): the pool is not judged on this member`],
+        remedies: [],
+        member: place,
+      };
+    }
+    const judged = serverCapacity(m.budget);
+    const b = m.budget;
+    const verdict =
+      judged.status === 'OK' ? [OK_WORDS(judged.reserve, b.headroomSlots)] : judged.statusReasons;
+    return {
+      kind: 'member',
+      // The budget's key is the member's label ("leader pg1 (…)"): the bar is keyed by its address.
+      serverKey: m.serverKey,
+      title: `${title} — PostgreSQL ${b.serverVersion}`,
+      limit: b.maxConnections,
+      limitName: 'max_connections',
+      segments: serverSegments(b),
+      headroomSlots: b.headroomSlots,
+      status: judged.status,
+      verdict: m.worstFailover && cluster.failover ? [...verdict, cluster.failover] : verdict,
+      remedies: [],
+      usable: b.usable,
+      member: place,
+    };
+  });
+}
+
+function memberTitle(m: MemberCapacity): string {
+  if (m.role === 'leader') return `leader ${m.label}`;
+  const why = m.promotable
+    ? 'if promoted'
+    : m.nofailover
+      ? 'nofailover: never promoted'
+      : `${m.state}: not promotable`;
+  return `${m.role} ${m.label} (${why})`;
+}
+
 /** The dashboard's capacity view of one config's plan. */
 export function capacityView(plan: CapacityPlan, configLabel: string, now = new Date()): CapacityView {
   return {
     configLabel,
     targetAgents: plan.targetAgents,
-    bars: [...plan.servers.map(serverBar), ...plan.poolers.map(poolerBar)],
+    bars: [
+      ...plan.servers.map(serverBar),
+      ...plan.poolers.map(poolerBar),
+      ...(plan.cluster ? memberBars(plan.cluster) : []),
+    ],
     unreachable: plan.unreachable.map(
       (u) => `${u.name} pool: ${describeConnectFailure(u.server, u.failure)}`,
     ),

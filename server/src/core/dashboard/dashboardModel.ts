@@ -1,6 +1,6 @@
 /**
  * One dashboard model from what is at hand (a capacity plan, runs, a sweep, the saved history), for
- * the webview and the HTML report alike. Pure, and free of database code: the extension bundles it.
+ * the webview (built by the language server: DashboardRequest) and the CLI's HTML report alike. Pure.
  */
 import type {
   CapacityView,

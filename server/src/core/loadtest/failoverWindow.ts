@@ -16,6 +16,7 @@ export const FAILOVER_CLASSES: readonly FailureClass[] = [
   'read-only',
   'connection-refused',
   'connect-timeout',
+  'query-timeout',
   'connection-lost',
   'server-starting',
 ];

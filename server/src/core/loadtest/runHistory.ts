@@ -1,17 +1,18 @@
 /**
  * The run history: every load-test report saved as one JSON file in a directory (the extension's
- * workspace storage, or the CLI's `--save DIR`), the oldest removed past a cap, so the dashboard can
- * show success rate and p95 across runs of the same config and shape.
+ * workspace storage, where the language server writes it, or the CLI's `--save DIR`), the oldest
+ * removed past a cap, so the dashboard can show success rate and p95 across runs of the same config
+ * and shape.
  */
 import { join } from 'node:path';
 import type { HistoryEntry } from '../../../../shared/dashboard';
 import type { LoadTestReport } from '../../../../shared/loadTest';
 import { historyEntry } from '../dashboard/loadTestCharts';
 
-/** Enough for months of runs; each file is a few KB. */
 /**
- * The file functions the history uses, as node:fs/promises has them: the extension and the CLI pass
- * that module in, so this one reads and writes nothing of its own.
+ * The file functions the history uses, as node:fs/promises has them: the language server (in the
+ * folder the client names) and the CLI (`--save DIR`) pass that module in, so this one reads and
+ * writes nothing of its own.
  */
 export interface HistoryFiles {
   mkdir(dir: string, options: { recursive: true }): Promise<unknown>;
@@ -21,6 +22,7 @@ export interface HistoryFiles {
   rm(path: string, options: { force: true }): Promise<void>;
 }
 
+/** Enough for months of runs; each file is a few KB. */
 export const HISTORY_CAP = 200;
 const SUFFIX = '.run.json';
 

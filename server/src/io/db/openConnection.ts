@@ -34,7 +34,7 @@ export function clientConfig(
     ssl: tls,
     application_name: options.applicationName,
     connectionTimeoutMillis: options.connectTimeoutMs,
-    // A query on a server that died must not hang forever either.
+    // A query on a server that froze must not hang forever either.
     query_timeout: queryTimeoutMs(options.connectTimeoutMs),
     keepAlive: true,
   };
@@ -47,9 +47,19 @@ export const CANCEL_CLOSE_TIMEOUT_MS = 500;
 /** Extra time over the driver's own connect timeout before our backstop gives up on an attempt. */
 const CONNECT_BACKSTOP_MS = 1000;
 
-/** How long one query may take: a server that froze or died must not hang us past this. */
+/** The shortest query timeout: a catalog read on a busy 2-core server can take a second. */
+export const MIN_QUERY_TIMEOUT_MS = 2000;
+
+/**
+ * How long one query of ours may wait for its answer: twice the connect timeout (the user's
+ * measure of how slow this server may be), at least MIN_QUERY_TIMEOUT_MS. Every query we send is
+ * a catalog read or an agent's one-row statement (`SELECT 1`, `SELECT txid_current()`), so a
+ * server that gives no answer by then has frozen or the path
+ * to it has stalled: the query fails with the `query-timeout` class (connectFailure.ts). The probe's
+ * overall deadline (probeDeadlineMs) is longer, so a stalled query is reported as what it is.
+ */
 export function queryTimeoutMs(connectTimeoutMs: number): number {
-  return Math.max(connectTimeoutMs * 2, 10_000);
+  return Math.max(connectTimeoutMs * 2, MIN_QUERY_TIMEOUT_MS);
 }
 
 /** Drops the client's socket at once, without the goodbye a frozen server would never answer. */
