@@ -1,5 +1,5 @@
 /**
- * 6. Sizes: the bundles that ship (dist/*.js from the production build) and the .vsix.
+ * 8. Sizes: the bundles that ship (dist/*.js from the production build) and the .vsix.
  * `npm run package` builds both; if packaging fails the .vsix is reported missing with the reason,
  * and dist/ comes from a plain production build so the rest of the benchmark still runs.
  */
@@ -8,7 +8,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { type BenchRow, missingRow, summarize } from './measure';
 
-const section = '6. Size';
+const section = '8. Size';
 
 function npm(root: string, args: string[]): { ok: boolean; output: string } {
   const result = spawnSync('npm', args, { cwd: root, encoding: 'utf8', timeout: 180_000 });

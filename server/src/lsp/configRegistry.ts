@@ -39,6 +39,12 @@ export interface ConfigEntry {
   settings?: PoolCapacitySettings;
   /** Resolves when the latest validation has published its complete result. */
   settled?: Promise<void>;
+  /**
+   * Who waits on `settled`. Released together when the latest validation ends (or the config is
+   * forgotten): a validation replaced before its timer fired never runs, and must not leave its
+   * waiters hanging.
+   */
+  waiters?: (() => void)[];
   /** The diagnostics last published (as JSON): the same findings are never published twice in a row. */
   published?: string;
   /** The findings last published, for the quick fixes of clients that do not echo `data` back. */
@@ -199,12 +205,16 @@ export class ConfigRegistry {
     clearTimeout(scheduled.timer);
     const generation = ++scheduled.generation;
     scheduled.settled = new Promise<void>((resolve) => {
-      scheduled.timer = setTimeout(() => {
-        this.validate(scheduled, generation)
-          .catch((error) => this.log(`validation of ${uri} failed: ${String(error)}`))
-          .finally(resolve);
-      }, delayMs);
+      scheduled.waiters = [...(scheduled.waiters ?? []), resolve];
     });
+    scheduled.timer = setTimeout(() => {
+      this.validate(scheduled, generation)
+        .catch((error) => this.log(`validation of ${uri} failed: ${String(error)}`))
+        .finally(() => {
+          // Only the latest validation answers the waiters: a replaced one's result was dropped.
+          if (generation === scheduled.generation) releaseWaiters(scheduled);
+        });
+    }, delayMs);
   }
 
   validateAll(): void {
@@ -262,6 +272,8 @@ export class ConfigRegistry {
   private forget(uri: string): void {
     const entry = this.configs.get(uri);
     if (entry) clearTimeout(entry.timer);
+    // Whoever waits on a validation that will not run now gets its answer (the config is gone).
+    if (entry) releaseWaiters(entry);
     this.configs.delete(uri);
     void this.connection.sendDiagnostics({ uri, diagnostics: [] });
     this.serversChanged();
@@ -370,7 +382,10 @@ export class ConfigRegistry {
   }
 
   dispose(): void {
-    for (const entry of this.configs.values()) clearTimeout(entry.timer);
+    for (const entry of this.configs.values()) {
+      clearTimeout(entry.timer);
+      releaseWaiters(entry);
+    }
     this.reprobes.dispose();
     this.clusterReprobes.dispose();
   }
@@ -401,4 +416,10 @@ export function unchangedServers(
   )
     kept.cluster = outcomes.cluster;
   return kept;
+}
+
+function releaseWaiters(entry: ConfigEntry): void {
+  const waiters = entry.waiters ?? [];
+  entry.waiters = [];
+  for (const resolve of waiters) resolve();
 }

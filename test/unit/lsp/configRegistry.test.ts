@@ -71,6 +71,24 @@ describe('config registry', () => {
     registry.dispose();
   });
 
+  it('a wait on a validation that is replaced before it runs ends with the one that replaces it', async () => {
+    const { connection } = fakeConnection();
+    const registry = new ConfigRegistry(connection);
+    registry.trusted = false;
+    const { uri, path } = configFile('replaced', '7');
+    registry.schedule(uri, path, 50);
+    // A request (ListConfigs, a load test) starts waiting now; an edit then replaces the validation.
+    const first = registry.entry(uri)?.settled;
+    registry.schedule(uri, path, 50);
+    const answered = await Promise.race([
+      first?.then(() => 'answered'),
+      new Promise((resolve) => setTimeout(() => resolve('still waiting'), 5000).unref()),
+    ]);
+    assert.equal(answered, 'answered');
+    assert.equal(registry.entry(uri)?.loaded?.pools[0]?.poolSize, 7);
+    registry.dispose();
+  });
+
   it('publishes what is wrong with a poolSize (what the next test must not see)', async () => {
     const { connection, published } = fakeConnection();
     const registry = new ConfigRegistry(connection);
