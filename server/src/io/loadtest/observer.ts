@@ -8,6 +8,9 @@ import { CLOSE_TIMEOUT_MS, closeConnection, destroyConnection, openConnection } 
 /** The observer's own name: under our prefix (so probes never count it as another client), not the run's. */
 export const OBSERVER_APPLICATION_NAME = `${APPLICATION_NAME_PREFIX}observer`;
 
+/** At most this many samples per observer (a few thousand points draw the whole run). */
+const MAX_SAMPLES = 4000;
+
 const COUNT_SQL = 'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1';
 const COUNT_STATEMENT = 'pool-capacity-observer-count';
 /** Behind PgBouncer the run's connections are its clients; its server connections outlive them by design. */
@@ -57,11 +60,26 @@ export class ServerObserver {
     }
   }
 
-  /** Every count read, in order (epoch ms): the report's connections-over-time chart. */
+  /**
+   * The counts read, in order (epoch ms): the report's connections-over-time chart. Bounded: the
+   * sampler reads every 20 ms for runs of up to an hour, and a chart needs a few thousand points, so
+   * past MAX_SAMPLES every other sample is dropped and later counts are kept at the wider stride
+   * (the peak is kept apart, so none is lost for the verdict).
+   */
   readonly samples: { at: number; connections: number }[] = [];
+  private sampleStride = 1;
+  private countsSinceSample = 0;
 
   private sampled(connections: number): number {
-    this.samples.push({ at: Date.now(), connections });
+    if (++this.countsSinceSample >= this.sampleStride) {
+      this.countsSinceSample = 0;
+      this.samples.push({ at: Date.now(), connections });
+      if (this.samples.length >= MAX_SAMPLES) {
+        const kept = this.samples.filter((_, i) => i % 2 === 0);
+        this.samples.splice(0, this.samples.length, ...kept);
+        this.sampleStride *= 2;
+      }
+    }
     return connections;
   }
 
