@@ -4,6 +4,7 @@
  * change what a config resolves to), its output collected, and killed after a bound so that a hung
  * CLI fails its test instead of hanging it.
  */
+import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 
@@ -57,4 +58,13 @@ export function spawnCli(
     }),
   );
   return { child, done };
+}
+
+/** The CLI's `--json` output, parsed; a failed assertion quoting the text when it is not JSON. */
+export function parseJson(text: string) {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    assert.fail(`not JSON (${(error as Error).message}): ${JSON.stringify(text)}`);
+  }
 }

@@ -7,48 +7,30 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Frame, Page } from 'playwright-core';
-import { type LaunchedBrowser, launchBrowser } from '../../harness/browser';
-import {
-  type CodeServerDirs,
-  createRunDir,
-  ensureCodeServer,
-  installVsix,
-  type RunningCodeServer,
-  repoRoot,
-  startCodeServer,
-} from '../../harness/codeServer';
-import { type FixtureDatabase, startFixtureDatabase, writeWorkspace } from '../../harness/fixtures';
+import type { LaunchedBrowser } from '../../harness/browser';
+import { repoRoot } from '../../harness/codeServer';
+import { E2eWorkbench, runCommand as runPaletteCommand } from '../../harness/e2eWorkbench';
+import type { FixtureDatabase } from '../../harness/fixtures';
 
-const resultsDir = path.join(repoRoot, 'test-results', 'e2e-dashboard');
+const bench = new E2eWorkbench('e2e-dashboard');
+const resultsDir = bench.resultsDir;
 const imagesDir = path.join(repoRoot, 'docs', 'images');
-const vsix = path.join(repoRoot, 'pool-capacity.vsix');
 const cli = path.join(repoRoot, 'dist', 'cli.js');
 const statusItem = '#pool-capacity\\.pool-capacity\\.poolCapacity\\.status';
 const SCREENSHOTS = ['dashboard-dark', 'dashboard-light', 'html-report'];
 
 let db: FixtureDatabase;
-let server: RunningCodeServer;
 let browser: LaunchedBrowser;
 let page: Page;
 let scratch: string;
 let folder: string;
-let runDirs: CodeServerDirs;
 const screenshots: string[] = [];
 
 /** Runs a command from the command palette (F1), as a person would. */
-async function runCommand(title: string): Promise<void> {
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(`>${title}`);
-  const shortTitle = title.includes(': ') ? title.slice(title.indexOf(': ') + 2) : title;
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: shortTitle }).first().waitFor();
-  await page.keyboard.press('Enter');
-}
+const runCommand = (title: string) => runPaletteCommand(page, title);
 
 /** Answers the next input box whose prompt contains `prompt`. */
 async function answer(prompt: string, value: string): Promise<void> {
@@ -99,28 +81,15 @@ async function evaluate<T>(frame: Frame, expression: string): Promise<T> {
 
 describe('the capacity dashboard in code-server (packaged .vsix)', { timeout: 300_000 }, () => {
   before(async () => {
-    fs.rmSync(resultsDir, { recursive: true, force: true });
-    fs.mkdirSync(resultsDir, { recursive: true });
-    if (!process.argv.includes('--skip-package') && process.env.POOL_CAPACITY_E2E_SKIP_PACKAGE !== '1') {
-      const packaged = spawnSync('npm', ['run', 'package', '--silent'], { cwd: repoRoot, stdio: 'inherit' });
-      assert.equal(packaged.status, 0, 'npm run package failed');
-    }
-    assert.ok(fs.existsSync(vsix), `${vsix} is missing: run npm run package`);
-    await ensureCodeServer();
-    db = await startFixtureDatabase({ maxConnections: 20 });
-    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'pool-capacity-e2e-dashboard-'));
-    folder = writeWorkspace(scratch, 'demo', db.info);
-    runDirs = createRunDir(undefined, 'code-server-e2e-dashboard');
-    await installVsix(vsix, runDirs);
-    server = await startCodeServer({
-      workspace: folder,
-      dirs: runDirs,
+    await bench.start({
       settings: { 'poolCapacity.statusPollIntervalMs': 1000, 'workbench.colorTheme': 'Default Dark Modern' },
+      viewport: { width: 1400, height: 1000 },
     });
-    browser = await launchBrowser({ viewport: { width: 1400, height: 1000 } });
+    db = bench.db!;
+    browser = bench.browser!;
     page = browser.page;
-    await page.goto(`${server.url}/?folder=${encodeURIComponent(folder)}`);
-    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    scratch = bench.scratch!;
+    folder = bench.folder!;
   });
 
   after(async () => {
@@ -129,10 +98,7 @@ describe('the capacity dashboard in code-server (packaged .vsix)', { timeout: 30
       for (const name of SCREENSHOTS)
         fs.copyFileSync(path.join(resultsDir, `${name}.png`), path.join(imagesDir, `${name}.png`));
     }
-    await browser?.close();
-    await server?.stop();
-    await db?.stop();
-    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+    await bench.close();
   });
 
   it("opens from the status bar item with the server's bar and table, and follows the live count", async () => {

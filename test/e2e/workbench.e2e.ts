@@ -3,35 +3,23 @@
 // the artifact users install is what is tested. Screenshots go to test-results/e2e/ and, when every
 // step passed, to docs/images/ for the README.
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { type LaunchedBrowser, launchBrowser } from '../../harness/browser';
-import {
-  createRunDir,
-  ensureCodeServer,
-  installVsix,
-  type RunningCodeServer,
-  repoRoot,
-  startCodeServer,
-} from '../../harness/codeServer';
-import { type FixtureDatabase, startFixtureDatabase, writeWorkspace } from '../../harness/fixtures';
+import { repoRoot } from '../../harness/codeServer';
+import { E2eWorkbench, runCommand as runPaletteCommand } from '../../harness/e2eWorkbench';
+import type { FixtureDatabase } from '../../harness/fixtures';
 
-const resultsDir = path.join(repoRoot, 'test-results', 'e2e');
+const bench = new E2eWorkbench('e2e');
+const resultsDir = bench.resultsDir;
 const imagesDir = path.join(repoRoot, 'docs', 'images');
-const vsix = path.join(repoRoot, 'pool-capacity.vsix');
 const statusItem = '#pool-capacity\\.pool-capacity\\.poolCapacity\\.status';
 /** Other clients the test opens, so the status bar has a count worth comparing. */
 const otherClients = 4;
 
 let db: FixtureDatabase;
-let server: RunningCodeServer;
-let browser: LaunchedBrowser;
 let page: Page;
-let scratch: string;
 const screenshots: string[] = [];
 
 async function screenshot(name: string): Promise<void> {
@@ -41,17 +29,7 @@ async function screenshot(name: string): Promise<void> {
 }
 
 /** Runs a command from the command palette (F1), as a person would. */
-async function runCommand(title: string): Promise<void> {
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(`>${title}`);
-  // The row shows "Category: Title" with highlight spans; wait for the title part, then take the first.
-  const shortTitle = title.includes(': ') ? title.slice(title.indexOf(': ') + 2) : title;
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: shortTitle }).first();
-  await row.waitFor({ state: 'visible' });
-  await page.keyboard.press('Enter');
-}
+const runCommand = (title: string) => runPaletteCommand(page, title);
 
 /** The text of the visible lines of the output panel, with the editor's rendered spaces made plain. */
 async function outputText(): Promise<string> {
@@ -72,28 +50,9 @@ async function serverCount(): Promise<number> {
 
 describe('Pool Capacity in code-server (packaged .vsix)', { timeout: 240_000 }, () => {
   before(async () => {
-    fs.rmSync(resultsDir, { recursive: true, force: true });
-    fs.mkdirSync(resultsDir, { recursive: true });
-    if (!process.argv.includes('--skip-package') && process.env.POOL_CAPACITY_E2E_SKIP_PACKAGE !== '1') {
-      const packaged = spawnSync('npm', ['run', 'package', '--silent'], { cwd: repoRoot, stdio: 'inherit' });
-      assert.equal(packaged.status, 0, 'npm run package failed');
-    }
-    assert.ok(fs.existsSync(vsix), `${vsix} is missing: run npm run package`);
-    await ensureCodeServer();
-    db = await startFixtureDatabase({ maxConnections: 20 });
-    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'pool-capacity-e2e-'));
-    const folder = writeWorkspace(scratch, 'demo', db.info);
-    const dirs = createRunDir(undefined, 'code-server-e2e');
-    await installVsix(vsix, dirs);
-    server = await startCodeServer({
-      workspace: folder,
-      dirs,
-      settings: { 'poolCapacity.statusPollIntervalMs': 1000 },
-    });
-    browser = await launchBrowser();
-    page = browser.page;
-    await page.goto(`${server.url}/?folder=${encodeURIComponent(folder)}`);
-    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    await bench.start({ settings: { 'poolCapacity.statusPollIntervalMs': 1000 } });
+    db = bench.db!;
+    page = bench.browser!.page;
   });
 
   after(async () => {
@@ -102,10 +61,7 @@ describe('Pool Capacity in code-server (packaged .vsix)', { timeout: 240_000 }, 
       fs.mkdirSync(imagesDir, { recursive: true });
       for (const file of screenshots) fs.copyFileSync(file, path.join(imagesDir, path.basename(file)));
     }
-    await browser?.close();
-    await server?.stop();
-    await db?.stop();
-    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+    await bench.close();
   });
 
   it('opens the config and shows pool-exceeds-server in the Problems panel on the poolSize line', async () => {

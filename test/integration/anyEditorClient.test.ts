@@ -1,82 +1,58 @@
 // The language server driven by a plain LSP client, as Neovim, Helix, Zed or Emacs drive it: no
 // workspace/configuration, no dynamic registration, no file watching — against a real PostgreSQL.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { CodeAction, Diagnostic, InitializeResult } from 'vscode-languageserver-protocol';
-import { LspSession, type LspSessionOptions } from '../../harness/lspSession';
-import { type Cluster, startCluster } from '../../harness/pgCluster';
+import { poolConfigYaml } from '../../harness/configFixture';
+import type { LspSession, LspSessionOptions } from '../../harness/lspSession';
+import { LspWorkspaces, startAppCluster } from '../../harness/lspWorkspaces';
+import type { Cluster } from '../../harness/pgCluster';
 import { ListConfigsRequest, type ServerCommandResult, ServerCommands } from '../../shared/protocol';
 
 const PASSWORD = 'any-Secret-51c3';
 
 describe('any LSP client: pushed settings, own file watching, executeCommand, trust (real PostgreSQL)', () => {
   let cluster: Cluster;
-  const sessions: LspSession[] = [];
-  /** Folders and the report files the commands wrote, removed at the end. */
-  const dirs: string[] = [];
+  /** Servers, folders and the report files the commands wrote, removed at the end. */
+  const lsps = new LspWorkspaces();
+  const dirs = lsps.dirs;
 
   before(async () => {
     // 20 slots, 3 reserved for superusers: 17 usable by the pools' role.
-    cluster = await startCluster({ maxConnections: 20 });
-    await cluster.createRole('app', { password: PASSWORD });
-    await cluster.createDatabase('appdb', { owner: 'app' });
-    await cluster.createDatabase('shareddb', { owner: 'app' });
+    cluster = await startAppCluster(20, PASSWORD);
   });
 
-  afterEach(async () => {
-    await Promise.all(sessions.splice(0).map((s) => s.close()));
-  });
+  afterEach(() => lsps.closeSessions());
 
   after(async () => {
-    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+    await lsps.removeAll();
     await cluster?.stop();
   });
 
-  const config = (project: number, shared: number, port = cluster.port, maxAgents = 4) => `swarm:
-  maxAgents: ${maxAgents}
-memory:
-  backend: postgresql
-  postgresql:
-    project:
-      host: 127.0.0.1
-      port: ${port}
-      database: appdb
-      user: app
-      password: \${APP_PASSWORD}
-      poolSize: ${project}
-    shared:
-      host: 127.0.0.1
-      port: ${port}
-      database: shareddb
-      user: app
-      password: \${APP_PASSWORD}
-      poolSize: ${shared}
-`;
+  const config = (project: number, shared: number, port = cluster.port, maxAgents = 4) =>
+    poolConfigYaml({
+      maxAgents,
+      project: { port, database: 'appdb', password: '${APP_PASSWORD}', poolSize: project },
+      shared: { port, database: 'shareddb', password: '${APP_PASSWORD}', poolSize: shared },
+    });
 
   async function workspace(text: string, dotenv = `APP_PASSWORD=${PASSWORD}\n`) {
-    const dir = await mkdtemp(join(tmpdir(), 'pool-capacity-any-'));
-    dirs.push(dir);
-    await mkdir(join(dir, '.claude-flow'));
-    const path = join(dir, '.claude-flow', 'config.yaml');
-    await writeFile(path, text);
-    await writeFile(join(dir, '.env'), dotenv);
-    return { dir, path, uri: pathToFileURL(path).toString(), text };
+    const { dir, configPath, uri } = await lsps.workspace('pool-capacity-any-', text, dotenv);
+    return { dir, path: configPath, uri, text };
   }
 
   /** A plain client's session (trusted unless the options say otherwise); returns the initialize result. */
   async function plainSession(dir: string, options: Partial<LspSessionOptions> = {}) {
-    const lsp = new LspSession({
+    const lsp = lsps.session({
       workspace: dir,
       plain: true,
       initializationOptions: { trusted: true },
       ...options,
     });
-    sessions.push(lsp);
     const result = (await lsp.initialize()) as InitializeResult;
     return { lsp, result };
   }
@@ -196,7 +172,7 @@ memory:
   it('registers its globs with a client that watches files for it', async () => {
     const w = await workspace(config(6, 2));
     // As VS Code: workspace/configuration, and dynamic registration of both.
-    const lsp = new LspSession({
+    const lsp = lsps.session({
       workspace: w.dir,
       settings: {},
       capabilities: {
@@ -207,7 +183,6 @@ memory:
         },
       },
     });
-    sessions.push(lsp);
     await lsp.initialize();
     const registrations = new Set<string>();
     const globs: unknown[] = [];

@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { poolConfigYaml } from '../../harness/configFixture';
 import { freePort } from '../../harness/freePort';
 import { type Cluster, type Occupation, startCluster } from '../../harness/pgCluster';
 
@@ -28,23 +29,14 @@ describe('pool-capacity check (CLI) against a real PostgreSQL', () => {
   let cluster: Cluster;
   let dir: string;
 
-  const config = (project: number, shared: number) => `memory:
-  postgresql:
-    project:
-      host: 127.0.0.1
-      port: ${cluster.port}
-      database: cli_db
-      user: cli
-      password: \${CLI_PASSWORD}
-      poolSize: ${project}
-    shared:
-      host: 127.0.0.1
-      port: ${cluster.port}
-      database: cli_db
-      user: cli
-      password: \${CLI_PASSWORD}
-      poolSize: ${shared}
-`;
+  const config = (project: number, shared: number) => {
+    const pool = { port: cluster.port, database: 'cli_db', user: 'cli', password: '${CLI_PASSWORD}' };
+    return poolConfigYaml({
+      backend: false,
+      project: { ...pool, poolSize: project },
+      shared: { ...pool, poolSize: shared },
+    });
+  };
 
   before(async () => {
     cluster = await startCluster({ maxConnections: 40 });

@@ -4,19 +4,12 @@
  * and compared with what the server really has; Chromium opens the files in the e2e layer.
  */
 import assert from 'node:assert/strict';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { spawnCli } from '../../harness/cliProcess';
+import { writePoolConfig } from '../../harness/configFixture';
 import { type Cluster, startCluster } from '../../harness/pgCluster';
 import type { DashboardModel, SweepReport } from '../../shared/dashboard';
 
@@ -27,7 +20,6 @@ let cluster: Cluster;
 let workspace: string;
 
 const cli = (...args: string[]) => spawnCli(args, { cwd: workspace }).done;
-let config: string;
 
 /** The model the HTML report carries, and the page itself. */
 function readReport(file: string): { html: string; model: DashboardModel } {
@@ -57,34 +49,13 @@ describe('pool-capacity HTML reports, sweep and saved runs (max_connections 30)'
     await cluster.createRole('app', { password: APP_PASSWORD });
     await cluster.createRole('shared_user', { password: SHARED_PASSWORD });
     workspace = mkdtempSync(path.join(os.tmpdir(), 'pool-capacity-dash-'));
-    mkdirSync(path.join(workspace, '.claude-flow'));
-    writeFileSync(
-      path.join(workspace, '.env'),
-      `APP_DB_PASSWORD=${APP_PASSWORD}\nSHARED_DB_PASSWORD=${SHARED_PASSWORD}\n`,
-    );
-    config = path.join(workspace, '.claude-flow', 'config.yaml');
-    writeFileSync(
-      config,
-      `swarm:
-  maxAgents: 6
-memory:
-  postgresql:
-    project:
-      host: 127.0.0.1
-      port: ${cluster.port}
-      database: postgres
-      user: app
-      password: \${APP_DB_PASSWORD}
-      poolSize: 10
-    shared:
-      host: 127.0.0.1
-      port: ${cluster.port}
-      database: postgres
-      user: shared_user
-      password: \${SHARED_DB_PASSWORD}
-      poolSize: 4
-`,
-    );
+    writePoolConfig(workspace, {
+      maxAgents: 6,
+      backend: false,
+      env: { APP_DB_PASSWORD: APP_PASSWORD, SHARED_DB_PASSWORD: SHARED_PASSWORD },
+      project: { port: cluster.port, poolSize: 10 },
+      shared: { port: cluster.port, user: 'shared_user', password: '${SHARED_DB_PASSWORD}', poolSize: 4 },
+    });
   });
   after(async () => {
     await cluster?.stop();

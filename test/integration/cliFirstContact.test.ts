@@ -5,11 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CLI, type CliResult, spawnCli } from '../../harness/cliProcess';
+import { writePoolConfig } from '../../harness/configFixture';
 import { type Cluster, startCluster } from '../../harness/pgCluster';
 
 const PASSWORD = 'first-Contact-Pw-51c';
@@ -36,27 +37,11 @@ function assertOneLine(result: CliResult, pattern: RegExp) {
 }
 
 function writeConfig(name: string, poolSize: number): string {
-  const dir = path.join(workspace, name);
-  mkdirSync(path.join(dir, '.claude-flow'), { recursive: true });
-  writeFileSync(path.join(dir, '.env'), `APP_DB_PASSWORD=${PASSWORD}\n`);
-  const file = path.join(dir, '.claude-flow', 'config.yaml');
-  writeFileSync(
-    file,
-    `swarm:
-  maxAgents: 4
-memory:
-  backend: postgresql
-  postgresql:
-    project:
-      host: 127.0.0.1
-      port: ${cluster.port}
-      database: postgres
-      user: app
-      password: \${APP_DB_PASSWORD}
-      poolSize: ${poolSize}
-`,
-  );
-  return file;
+  return writePoolConfig(path.join(workspace, name), {
+    maxAgents: 4,
+    env: { APP_DB_PASSWORD: PASSWORD },
+    project: { port: cluster.port, poolSize },
+  });
 }
 
 describe('pool-capacity CLI, first contact (max_connections 30)', { timeout: 180_000 }, () => {

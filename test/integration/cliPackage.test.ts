@@ -4,10 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { writePoolConfig } from '../../harness/configFixture';
 import { type Cluster, startCluster } from '../../harness/pgCluster';
 import { buildCliPackage, CLI_PACKAGE_NAME } from '../../scripts/cliPackage';
 
@@ -85,23 +86,11 @@ describe('the CLI package (npm pack tarball)', { timeout: 180_000 }, () => {
     assert.equal(versionRun.status, 0, versionRun.stderr);
     assert.equal(versionRun.stdout.trim(), version);
 
-    writeFileSync(path.join(job, '.env'), `APP_DB_PASSWORD=${PASSWORD}\n`);
-    writeFileSync(
-      path.join(job, '.claude-flow', 'config.yaml'),
-      `swarm:
-  maxAgents: 4
-memory:
-  backend: postgresql
-  postgresql:
-    project:
-      host: 127.0.0.1
-      port: ${cluster.port}
-      database: postgres
-      user: app
-      password: \${APP_DB_PASSWORD}
-      poolSize: 40
-`,
-    );
+    writePoolConfig(job, {
+      maxAgents: 4,
+      env: { APP_DB_PASSWORD: PASSWORD },
+      project: { port: cluster.port, poolSize: 40 },
+    });
     // On PATH, as CI calls it; the pool is bigger than the server: an error finding and exit 1.
     const check = spawnSync('pool-capacity', ['check'], { cwd: job, env, encoding: 'utf8', timeout: 60_000 });
     assert.equal(check.status, 1, `${check.stdout}\n${check.stderr}`);

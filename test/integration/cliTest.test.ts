@@ -4,11 +4,12 @@
  */
 import assert from 'node:assert/strict';
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type CliResult, spawnCli } from '../../harness/cliProcess';
+import { writePoolConfig } from '../../harness/configFixture';
 import { type Cluster, startCluster } from '../../harness/pgCluster';
 
 const APP_PASSWORD = 'cli-App-Pw-6a2f91';
@@ -19,45 +20,21 @@ let workspace: string;
 
 const start = (args: string[]) => spawnCli(args, { cwd: workspace });
 const cli = (...args: string[]) => start(args).done;
+/** `test <args> --config <config> --json`. */
+const testJson = (config: string, ...args: string[]) => cli('test', ...args, '--config', config, '--json');
 
 /** Writes .claude-flow/config.yaml (layout A) and the .env holding the passwords. */
 function writeConfig(
   name: string,
   opts: { projectSize: number; sharedSize?: number; port?: number; password?: string },
 ): string {
-  const dir = path.join(workspace, name);
-  mkdirSync(path.join(dir, '.claude-flow'), { recursive: true });
-  writeFileSync(
-    path.join(dir, '.env'),
-    `APP_DB_PASSWORD=${opts.password ?? APP_PASSWORD}\nSHARED_DB_PASSWORD=${SHARED_PASSWORD}\n`,
-  );
   const port = opts.port ?? cluster.port;
-  const file = path.join(dir, '.claude-flow', 'config.yaml');
-  writeFileSync(
-    file,
-    `swarm:
-  maxAgents: 6
-memory:
-  backend: postgresql
-  postgresql:
-    project:
-      host: 127.0.0.1
-      port: ${port}
-      database: postgres
-      user: app
-      password: \${APP_DB_PASSWORD}
-      poolSize: ${opts.projectSize}
-      connectionTimeout: 5000
-    shared:
-      host: 127.0.0.1
-      port: ${port}
-      database: postgres
-      user: shared_user
-      password: \${SHARED_DB_PASSWORD}
-      poolSize: ${opts.sharedSize ?? 4}
-`,
-  );
-  return file;
+  return writePoolConfig(path.join(workspace, name), {
+    maxAgents: 6,
+    env: { APP_DB_PASSWORD: opts.password ?? APP_PASSWORD, SHARED_DB_PASSWORD: SHARED_PASSWORD },
+    project: { port, poolSize: opts.projectSize, extra: ['connectionTimeout: 5000'] },
+    shared: { port, user: 'shared_user', password: '${SHARED_DB_PASSWORD}', poolSize: opts.sharedSize ?? 4 },
+  });
 }
 
 function assertNoSecrets(result: CliResult) {
@@ -92,7 +69,7 @@ describe('pool-capacity test / report CLI (max_connections 30)', { timeout: 120_
   });
 
   it('--json prints one object with the documented fields; at the pool size exit 0', async () => {
-    const result = await cli('test', '8', '--duration', '100', '--config', config10, '--json');
+    const result = await testJson(config10, '8', '--duration', '100');
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stderr, '', 'no progress line without a terminal');
     const lines = result.stdout.trimEnd().split('\n');
@@ -111,7 +88,7 @@ describe('pool-capacity test / report CLI (max_connections 30)', { timeout: 120_
   });
 
   it('the agent count defaults to swarm.maxAgents', async () => {
-    const result = await cli('test', '--duration', '20', '--config', config10, '--json');
+    const result = await testJson(config10, '--duration', '20');
     assert.equal(JSON.parse(result.stdout).agents, 6);
   });
 
@@ -130,7 +107,7 @@ describe('pool-capacity test / report CLI (max_connections 30)', { timeout: 120_
   });
 
   it('--json with pool exhaustion counts the failures by class', async () => {
-    const result = await cli('test', '12', '--duration', '200', '--config', config10, '--json');
+    const result = await testJson(config10, '12', '--duration', '200');
     const report = JSON.parse(result.stdout);
     assert.equal(report.succeeded, 10);
     assert.deepEqual(report.failures, { 'pool-exhausted': 2 });
@@ -157,17 +134,7 @@ describe('pool-capacity test / report CLI (max_connections 30)', { timeout: 120_
   });
 
   it('--rounds runs the sustained test and reports connections after each round', async () => {
-    const result = await cli(
-      'test',
-      '3',
-      '--rounds',
-      '3',
-      '--duration',
-      '20',
-      '--config',
-      config10,
-      '--json',
-    );
+    const result = await testJson(config10, '3', '--rounds', '3', '--duration', '20');
     assert.equal(result.code, 0, result.stderr);
     const report = JSON.parse(result.stdout);
     assert.equal(report.shape, 'sustained');
@@ -179,17 +146,7 @@ describe('pool-capacity test / report CLI (max_connections 30)', { timeout: 120_
   });
 
   it('--pool both splits the agents over project and shared', async () => {
-    const result = await cli(
-      'test',
-      '14',
-      '--pool',
-      'both',
-      '--duration',
-      '50',
-      '--config',
-      config10,
-      '--json',
-    );
+    const result = await testJson(config10, '14', '--pool', 'both', '--duration', '50');
     assert.equal(result.code, 0, result.stderr);
     const report = JSON.parse(result.stdout);
     assert.deepEqual(
@@ -204,18 +161,7 @@ describe('pool-capacity test / report CLI (max_connections 30)', { timeout: 120_
 
   it('exit 1 when agents at or below the pool size fail (direct past the server slots)', async () => {
     const config40 = writeConfig('forty', { projectSize: 40 });
-    const result = await cli(
-      'test',
-      '30',
-      '--mode',
-      'direct',
-      '--duration',
-      '200',
-      '--force',
-      '--config',
-      config40,
-      '--json',
-    );
+    const result = await testJson(config40, '30', '--mode', 'direct', '--duration', '200', '--force');
     assert.equal(result.code, 1, result.stderr);
     const report = JSON.parse(result.stdout);
     assert.equal(report.verdict, 'FAIL');
@@ -234,7 +180,7 @@ describe('pool-capacity test / report CLI (max_connections 30)', { timeout: 120_
       /^pool-capacity: Load test refused: it would hold up to 25 agents \+ 1 observer connection = 26 connections .* To run it anyway, add --force\.$/,
     );
     assert.equal(await cluster.countConnections('pool-capacity/', { prefix: true }), 0);
-    const forced = await cli('test', '25', '--duration', '50', '--force', '--config', config30, '--json');
+    const forced = await testJson(config30, '25', '--duration', '50', '--force');
     assert.equal(forced.code, 0, forced.stderr);
     assert.equal(JSON.parse(forced.stdout).succeeded, 25);
   });

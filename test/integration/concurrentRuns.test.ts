@@ -4,12 +4,13 @@
  * and a client from outside still gets a connection throughout.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { spawnCli } from '../../harness/cliProcess';
+import { writePoolConfig } from '../../harness/configFixture';
 import { type Cluster, startCluster } from '../../harness/pgCluster';
 
 const PASSWORD = 'concurrent-Pw-3c9e';
@@ -22,23 +23,12 @@ describe('concurrent load tests on one server (max_connections 30)', { timeout: 
     cluster = await startCluster({ maxConnections: 30 });
     await cluster.createRole('app', { password: PASSWORD });
     workspace = mkdtempSync(path.join(os.tmpdir(), 'pool-capacity-concurrent-'));
-    mkdirSync(path.join(workspace, '.claude-flow'));
-    writeFileSync(path.join(workspace, '.env'), `APP_DB_PASSWORD=${PASSWORD}\n`);
-    writeFileSync(
-      path.join(workspace, '.claude-flow', 'config.yaml'),
-      `swarm:
-  maxAgents: 12
-memory:
-  postgresql:
-    project:
-      host: 127.0.0.1
-      port: ${cluster.port}
-      database: postgres
-      user: app
-      password: \${APP_DB_PASSWORD}
-      poolSize: 12
-`,
-    );
+    writePoolConfig(workspace, {
+      maxAgents: 12,
+      backend: false,
+      env: { APP_DB_PASSWORD: PASSWORD },
+      project: { port: cluster.port, poolSize: 12 },
+    });
   });
 
   const run = (args: string[]) => spawnCli(args, { cwd: workspace }).done;

@@ -10,6 +10,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { poolConfigYaml } from '../../harness/configFixture';
 import { type Cluster, startCluster } from '../../harness/pgCluster';
 import { makeTestCa, type TestCa } from '../../harness/tlsFiles';
 import { classifyFailure } from '../../server/src/core/connection/connectFailure';
@@ -173,17 +174,11 @@ describe('TLS modes and password restrictions against real servers', () => {
       return { code: result.status, out: `${result.stdout}${result.stderr}` };
     };
     const write = (text: string) => writeFile(join(dir, '.claude-flow', 'config.yaml'), text);
-    const pool = (cluster: Cluster, password: string) => `memory:
-  postgresql:
-    project:
-      host: 127.0.0.1
-      port: ${cluster.port}
-      database: postgres
-      user: app
-      password: ${password}
-      sslmode: disable
-      poolSize: 2
-`;
+    const pool = (cluster: Cluster, password: string) =>
+      poolConfigYaml({
+        backend: false,
+        project: { port: cluster.port, password, sslmode: 'disable', poolSize: 2 },
+      });
 
     before(async () => {
       dir = await mkdtemp(join(tmpdir(), 'pool-capacity-tls-cli-'));

@@ -7,16 +7,14 @@
  */
 import assert from 'node:assert/strict';
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { CancellationTokenSource } from 'vscode-languageserver-protocol';
-import { spawnCli } from '../../harness/cliProcess';
-import { type FaultProxy, startFaultProxy } from '../../harness/faultProxy';
-import { LspSession } from '../../harness/lspSession';
-import { type Cluster, startCluster } from '../../harness/pgCluster';
+import { parseJson } from '../../harness/cliProcess';
+import { FaultBench } from '../../harness/faultBench';
+import { LspWorkspaces } from '../../harness/lspWorkspaces';
+import type { Cluster } from '../../harness/pgCluster';
 import {
   ListConfigsRequest,
   RefreshServerInfoRequest,
@@ -30,32 +28,19 @@ const PASSWORD = 'faults-Pw-5e81c2';
 /** Every child process is killed after this, so a regression fails the test instead of hanging the suite. */
 const CHILD_LIMIT_MS = 30_000;
 
+const bench = new FaultBench({
+  maxConnections: 40,
+  password: PASSWORD,
+  prefix: 'pool-capacity-faults-',
+  maxAgents: 4,
+  childLimitMs: CHILD_LIMIT_MS,
+});
 let cluster: Cluster;
-let root: string;
 
-// The password file is one nobody has: the configs here give every password they need.
-const startCli = (args: string[]) =>
-  spawnCli(args, { cwd: root, env: { PGPASSFILE: '/nonexistent' }, timeoutMs: CHILD_LIMIT_MS });
-const proxies: FaultProxy[] = [];
-
-let configs = 0;
+const startCli = (args: string[]) => bench.startCli(args);
 /** A config whose project pool reaches `port` (a proxy or the cluster itself); returns its path. */
-function writeConfig(port: number, poolSize: number | string = 5): string {
-  const dir = path.join(root, `ws${++configs}`);
-  mkdirSync(path.join(dir, '.claude-flow'), { recursive: true });
-  const file = path.join(dir, '.claude-flow', 'config.yaml');
-  writeFileSync(
-    file,
-    `swarm:\n  maxAgents: 4\nmemory:\n  postgresql:\n    project:\n      host: 127.0.0.1\n      port: ${port}\n      database: postgres\n      user: app\n      password: ${PASSWORD}\n      poolSize: ${poolSize}\n`,
-  );
-  return file;
-}
-
-async function proxy(mode: Parameters<typeof startFaultProxy>[1] = 'pass'): Promise<FaultProxy> {
-  const p = await startFaultProxy({ host: cluster.host, port: cluster.port }, mode);
-  proxies.push(p);
-  return p;
-}
+const writeConfig = (port: number, poolSize: number | string = 5) => bench.writeConfig(port, poolSize);
+const proxy = (mode: Parameters<typeof bench.proxy>[0] = 'pass') => bench.proxy(mode);
 
 /** A request's answer, or a failure after timeoutMs: no wait in these tests is unbounded. */
 function within<T>(promise: Promise<T>, what: string, timeoutMs = 15_000): Promise<T> {
@@ -85,33 +70,18 @@ async function until(
 const ours = (expected = 0, timeoutMs = 5000) =>
   cluster.waitForConnections('pool-capacity/', expected, { prefix: true, timeoutMs });
 
-function parseJson(text: string) {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    assert.fail(`not JSON (${(error as Error).message}): ${JSON.stringify(text)}`);
-  }
-}
-
 function assertNoSecret(...texts: string[]) {
   for (const text of texts) assert.ok(!text.includes(PASSWORD), 'password in output');
 }
 
 before(async () => {
-  cluster = await startCluster({ maxConnections: 40 });
-  await cluster.createRole('app', { password: PASSWORD });
-  root = mkdtempSync(path.join(os.tmpdir(), 'pool-capacity-faults-'));
+  await bench.start();
+  cluster = bench.cluster;
 });
 
-afterEach(async () => {
-  await cluster.thaw();
-  await Promise.all(proxies.splice(0).map((p) => p.close()));
-});
+afterEach(() => bench.afterEach());
 
-after(async () => {
-  await cluster?.stop();
-  if (root) rmSync(root, { recursive: true, force: true });
-});
+after(() => bench.stop());
 
 describe('CLI under faults', () => {
   it('a network path that loses the close: check, report and test still end, with their verdicts', async (t) => {
@@ -294,15 +264,10 @@ describe('CLI under faults', () => {
 });
 
 describe('language server under faults', () => {
-  const sessions: LspSession[] = [];
-  const session = (dir: string, settings: Record<string, unknown>) => {
-    const s = new LspSession({ workspace: dir, settings });
-    sessions.push(s);
-    return s;
-  };
-  afterEach(async () => {
-    await Promise.all(sessions.splice(0).map((s) => s.close()));
-  });
+  const lsps = new LspWorkspaces();
+  const session = (dir: string, settings: Record<string, unknown>) =>
+    lsps.session({ workspace: dir, settings });
+  afterEach(() => lsps.closeSessions());
   const workspaceOf = (config: string) => path.dirname(path.dirname(config));
   const uriOf = (config: string) => pathToFileURL(config).toString();
   const unreachable = (d: { code?: unknown }[]) => d.some((x) => x.code === 'server-unreachable');

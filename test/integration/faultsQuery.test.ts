@@ -9,13 +9,10 @@
  * afterwards (after the thaw).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { spawnCli } from '../../harness/cliProcess';
-import { type FaultProxy, startFaultProxy } from '../../harness/faultProxy';
-import { type Cluster, startCluster } from '../../harness/pgCluster';
+import { parseJson } from '../../harness/cliProcess';
+import { FaultBench } from '../../harness/faultBench';
+import type { Cluster } from '../../harness/pgCluster';
 
 const PASSWORD = 'faults-query-Pw-93d1e7';
 /** Every child process is killed after this, so a regression fails the test instead of hanging the suite. */
@@ -31,31 +28,37 @@ const SLACK_MS = 5000;
  */
 const FROZEN_EXTRA_MS = 1000 + 2000;
 
+const bench = new FaultBench({
+  maxConnections: 20,
+  password: PASSWORD,
+  prefix: 'pool-capacity-faults-query-',
+  maxAgents: 3,
+  childLimitMs: CHILD_LIMIT_MS,
+});
 let cluster: Cluster;
-let root: string;
-const proxies: FaultProxy[] = [];
 
-const startCli = (args: string[]) =>
-  spawnCli(args, { cwd: root, env: { PGPASSFILE: '/nonexistent' }, timeoutMs: CHILD_LIMIT_MS });
-
-let configs = 0;
+const startCli = (args: string[]) => bench.startCli(args);
 /** A config whose project pool reaches `port`; returns its path. */
-function writeConfig(port: number): string {
-  const dir = path.join(root, `ws${++configs}`);
-  mkdirSync(path.join(dir, '.claude-flow'), { recursive: true });
-  const file = path.join(dir, '.claude-flow', 'config.yaml');
-  writeFileSync(
-    file,
-    `swarm:\n  maxAgents: 3\nmemory:\n  postgresql:\n    project:\n      host: 127.0.0.1\n      port: ${port}\n      database: postgres\n      user: app\n      password: ${PASSWORD}\n      poolSize: 5\n`,
-  );
-  return file;
-}
+const writeConfig = (port: number) => bench.writeConfig(port);
+const proxy = () => bench.proxy('pass');
 
-async function proxy(): Promise<FaultProxy> {
-  const p = await startFaultProxy({ host: cluster.host, port: cluster.port }, 'pass');
-  proxies.push(p);
-  return p;
-}
+/** `check` on the config with the test's connect timeout, JSON out. */
+const startCheck = (config: string) =>
+  startCli(['check', config, '--connect-timeout', String(CONNECT_TIMEOUT_MS), '--json']);
+
+/** `test 3` on the config: short holds, the test's connect timeout, JSON out. */
+const startTestOfThree = (config: string) =>
+  startCli([
+    'test',
+    '3',
+    '--duration',
+    '100',
+    '--connect-timeout',
+    String(CONNECT_TIMEOUT_MS),
+    '--config',
+    config,
+    '--json',
+  ]);
 
 /** Polls until check() holds, at most timeoutMs. */
 async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
@@ -69,29 +72,14 @@ async function until(what: string, check: () => boolean, timeoutMs = 10_000): Pr
 /** Our connections on the server (runs, observer, probes), once closed ones are gone. */
 const ours = () => cluster.waitForConnections('pool-capacity/', 0, { prefix: true, timeoutMs: 5000 });
 
-function parseJson(text: string) {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    assert.fail(`not JSON (${(error as Error).message}): ${JSON.stringify(text)}`);
-  }
-}
-
 before(async () => {
-  cluster = await startCluster({ maxConnections: 20 });
-  await cluster.createRole('app', { password: PASSWORD });
-  root = mkdtempSync(path.join(os.tmpdir(), 'pool-capacity-faults-query-'));
+  await bench.start();
+  cluster = bench.cluster;
 });
 
-afterEach(async () => {
-  await cluster.thaw();
-  await Promise.all(proxies.splice(0).map((p) => p.close()));
-});
+afterEach(() => bench.afterEach());
 
-after(async () => {
-  await cluster?.stop();
-  if (root) rmSync(root, { recursive: true, force: true });
-});
+after(() => bench.stop());
 
 /** Freezes the server once, however many held queries ask for it. */
 function freezeOnce(): () => Promise<void> {
@@ -111,13 +99,7 @@ describe('a query on a server that stops answering after the login', () => {
     // The probe's first read: logged in, then no answer.
     freezing.stallAnswersTo(/current_setting\('server_version'\)/);
     const config = writeConfig(freezing.port);
-    const result = await startCli([
-      'check',
-      config,
-      '--connect-timeout',
-      String(CONNECT_TIMEOUT_MS),
-      '--json',
-    ]).done;
+    const result = await startCheck(config).done;
     t.diagnostic(`check ${result.ms} ms (query timeout ${QUERY_TIMEOUT_MS} ms, probe deadline 6000 ms)`);
     assert.equal(freezing.stalledQueries, 1, 'the probe logged in and its query was stalled');
     assert.equal(result.code, 3, result.stderr + result.stdout);
@@ -138,17 +120,7 @@ describe('a query on a server that stops answering after the login', () => {
     // The agents' statement only: the probe and the observer's counts go on being answered.
     freezing.stallAnswersTo(/^SELECT 1$/);
     const config = writeConfig(freezing.port);
-    const { done } = startCli([
-      'test',
-      '3',
-      '--duration',
-      '100',
-      '--connect-timeout',
-      String(CONNECT_TIMEOUT_MS),
-      '--config',
-      config,
-      '--json',
-    ]);
+    const { done } = startTestOfThree(config);
     await until(
       'all 3 agents to be logged in with their SELECT stalled',
       () => freezing.stalledQueries >= 3,
@@ -179,13 +151,7 @@ describe('a query in flight on a server frozen with SIGSTOP', () => {
     // The probe logs in; its first query reaches the server only once the server is frozen.
     door.stallAnswersTo(/current_setting\('server_version'\)/, freezeOnce());
     const config = writeConfig(door.port);
-    const result = await startCli([
-      'check',
-      config,
-      '--connect-timeout',
-      String(CONNECT_TIMEOUT_MS),
-      '--json',
-    ]).done;
+    const result = await startCheck(config).done;
     await cluster.thaw();
     t.diagnostic(`check ${result.ms} ms on the frozen server (query timeout ${QUERY_TIMEOUT_MS} ms)`);
     assert.equal(door.stalledQueries, 1, 'the probe logged in and its query met the frozen server');
@@ -208,17 +174,7 @@ describe('a query in flight on a server frozen with SIGSTOP', () => {
       await freeze();
     });
     const config = writeConfig(door.port);
-    const { done } = startCli([
-      'test',
-      '3',
-      '--duration',
-      '100',
-      '--connect-timeout',
-      String(CONNECT_TIMEOUT_MS),
-      '--config',
-      config,
-      '--json',
-    ]);
+    const { done } = startTestOfThree(config);
     await until('all 3 agents to send their SELECT', () => door.stalledQueries >= 3, 20_000);
     const t0 = Date.now();
     const result = await done;

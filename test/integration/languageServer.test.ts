@@ -1,89 +1,51 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { pathToFileURL } from 'node:url';
 import type { CodeAction, Diagnostic, Hover } from 'vscode-languageserver-protocol';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import { poolConfigYaml } from '../../harness/configFixture';
 import { freePort } from '../../harness/freePort';
 import { LspSession } from '../../harness/lspSession';
-import { type Cluster, startCluster } from '../../harness/pgCluster';
+import { LspWorkspaces, startAppCluster } from '../../harness/lspWorkspaces';
+import type { Cluster } from '../../harness/pgCluster';
 import { StatusNotification, type StatusParams } from '../../shared/protocol';
 
 const PASSWORD = 'app-Secret-9f2c';
-
-interface Workspace {
-  dir: string;
-  configPath: string;
-  uri: string;
-}
-
-async function workspace(config: string, dotenv?: string): Promise<Workspace> {
-  const dir = await mkdtemp(join(tmpdir(), 'pool-capacity-lsp-'));
-  await mkdir(join(dir, '.claude-flow'));
-  const configPath = join(dir, '.claude-flow', 'config.yaml');
-  await writeFile(configPath, config);
-  if (dotenv !== undefined) await writeFile(join(dir, '.env'), dotenv);
-  return { dir, configPath, uri: pathToFileURL(configPath).toString() };
-}
 
 const codes = (diagnostics: Diagnostic[]) => diagnostics.map((d) => d.code).sort();
 
 describe('language server over stdio against a real PostgreSQL', () => {
   let cluster: Cluster;
-  const sessions: LspSession[] = [];
-  const dirs: string[] = [];
-  const session = (options: ConstructorParameters<typeof LspSession>[0]) => {
-    const s = new LspSession(options);
-    sessions.push(s);
-    return s;
-  };
-  const ws = async (config: string, dotenv?: string) => {
-    const w = await workspace(config, dotenv);
-    dirs.push(w.dir);
-    return w;
-  };
+  const lsps = new LspWorkspaces();
+  const session = (options: ConstructorParameters<typeof LspSession>[0]) => lsps.session(options);
+  const ws = (config: string, dotenv?: string) => lsps.workspace('pool-capacity-lsp-', config, dotenv);
 
   before(async () => {
-    cluster = await startCluster({ maxConnections: 30 });
-    await cluster.createRole('app', { password: PASSWORD });
-    await cluster.createDatabase('appdb', { owner: 'app' });
-    await cluster.createDatabase('shareddb', { owner: 'app' });
+    cluster = await startAppCluster(30, PASSWORD);
   });
 
   // Each test's server ends with it, so no earlier server's probe or status connection is
   // still on the cluster when a later test counts connections.
-  afterEach(async () => {
-    await Promise.all(sessions.splice(0).map((s) => s.close()));
-  });
+  afterEach(() => lsps.closeSessions());
 
   after(async () => {
-    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+    await lsps.removeAll();
     await cluster?.stop();
   });
 
-  const layoutA = (project: number, shared: number, extra = '') => `swarm:
-  maxAgents: 10
-memory:
-  backend: postgresql
-  postgresql:
-    project:
-      host: 127.0.0.1
-      port: ${cluster.port}
-      database: appdb
-      user: app
-      password: \${APP_PASSWORD}
-      poolSize: ${project} # agents' pool
-    shared:
-      host: 127.0.0.1
-      port: ${cluster.port}
-      database: shareddb
-      user: app
-      password: \${APP_PASSWORD}
-      poolSize: ${shared}
-${extra}`;
+  const layoutA = (project: number, shared: number, extra = '') =>
+    poolConfigYaml({
+      maxAgents: 10,
+      project: {
+        port: cluster.port,
+        database: 'appdb',
+        password: '${APP_PASSWORD}',
+        poolSize: project,
+        poolSizeComment: "agents' pool",
+      },
+      shared: { port: cluster.port, database: 'shareddb', password: '${APP_PASSWORD}', poolSize: shared },
+      tail: extra,
+    });
 
   it('validates a workspace config on startup, unopened, with the .env password; hover, quick fix, clear', async () => {
     const w = await ws(layoutA(40, 5), `APP_PASSWORD=${PASSWORD}\n`);

@@ -3,12 +3,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Cluster, startCluster } from '../../harness/pgCluster';
+import { writePoolConfig } from '../../harness/configFixture';
+import { startAppCluster } from '../../harness/lspWorkspaces';
+import type { Cluster } from '../../harness/pgCluster';
 
 const NVIM = '/usr/bin/nvim';
 const ROOT = join(__dirname, '..', '..');
@@ -28,10 +30,7 @@ describe('Neovim (headless, built-in LSP client) against the real server and Pos
   let dir: string;
 
   before(async () => {
-    cluster = await startCluster({ maxConnections: 20 });
-    await cluster.createRole('app', { password: PASSWORD });
-    await cluster.createDatabase('appdb', { owner: 'app' });
-    await cluster.createDatabase('shareddb', { owner: 'app' });
+    cluster = await startAppCluster(20, PASSWORD);
     dir = await mkdtemp(join(tmpdir(), 'pool-capacity-nvim-'));
   });
 
@@ -45,31 +44,17 @@ describe('Neovim (headless, built-in LSP client) against the real server and Pos
       existsSync(NVIM),
       `Neovim is missing (${NVIM}): install it with \`node scripts/systemPackages.cjs test\` (apt-get install neovim)`,
     );
-    await mkdir(join(dir, '.claude-flow'));
-    const config = join(dir, '.claude-flow', 'config.yaml');
-    await writeFile(
-      config,
-      `swarm:
-  maxAgents: 4
-memory:
-  backend: postgresql
-  postgresql:
-    project:
-      host: 127.0.0.1
-      port: ${cluster.port}
-      database: appdb
-      user: app
-      password: \${APP_PASSWORD}
-      poolSize: 40 # the agents' pool
-    shared:
-      host: 127.0.0.1
-      port: ${cluster.port}
-      database: shareddb
-      user: app
-      password: \${APP_PASSWORD}
-      poolSize: 3
-`,
-    );
+    const config = writePoolConfig(dir, {
+      maxAgents: 4,
+      project: {
+        port: cluster.port,
+        database: 'appdb',
+        password: '${APP_PASSWORD}',
+        poolSize: 40,
+        poolSizeComment: "the agents' pool",
+      },
+      shared: { port: cluster.port, database: 'shareddb', password: '${APP_PASSWORD}', poolSize: 3 },
+    });
     const dotenv = join(dir, '.env');
     await writeFile(dotenv, 'APP_PASSWORD=not-the-password\n');
     const transcript = join(dir, 'transcript.jsonl');

@@ -111,6 +111,30 @@ memory:
       )
     )[0].n as number;
 
+  /** `test 8 --rounds <rounds>` on the Patroni pool, once it holds connections on the leader (read unless given). */
+  const startSustainedRun = async (
+    rounds: number,
+    leader?: Awaited<ReturnType<PatroniCluster['leader']>>,
+  ) => {
+    const before = leader ?? (await cluster.leader());
+    const run = startCli(dir, [
+      'test',
+      '8',
+      '--rounds',
+      String(rounds),
+      '--duration',
+      '150',
+      '--pool',
+      'patroni',
+      '--json',
+    ]);
+    await until(
+      'the run to hold connections on the leader',
+      async () => (await runConnections(before.name)) >= 2,
+    );
+    return { before, run };
+  };
+
   before(async () => {
     cluster = await startPatroniCluster();
     const leader = (await cluster.leader()).name;
@@ -132,22 +156,7 @@ memory:
   });
 
   it('a sustained test through a switchover: window measured and judged PASS within failoverTimeout, agents on the new leader', async (t) => {
-    const before = await cluster.leader();
-    const run = startCli(dir, [
-      'test',
-      '8',
-      '--rounds',
-      '40',
-      '--duration',
-      '150',
-      '--pool',
-      'patroni',
-      '--json',
-    ]);
-    await until(
-      'the run to hold connections on the leader',
-      async () => (await runConnections(before.name)) >= 2,
-    );
+    const { before, run } = await startSustainedRun(40);
     await cluster.switchover();
     const result = await run;
     const json = JSON.parse(result.stdout);
@@ -190,22 +199,7 @@ memory:
   });
 
   it('a sustained test through a failover (leader killed): classified failures, reconnect to the new leader, PASS within failoverTimeout', async (t) => {
-    const before = await cluster.leader();
-    const run = startCli(dir, [
-      'test',
-      '8',
-      '--rounds',
-      '30',
-      '--duration',
-      '150',
-      '--pool',
-      'patroni',
-      '--json',
-    ]);
-    await until(
-      'the run to hold connections on the leader',
-      async () => (await runConnections(before.name)) >= 2,
-    );
+    const { before, run } = await startSustainedRun(30);
     await cluster.killMember(before.name);
     let result: Awaited<typeof run>;
     try {
@@ -240,21 +234,7 @@ memory:
     const replicas = cluster.members.filter((m) => m.name !== leader.name);
     const occupied = await Promise.all(replicas.map((m) => cluster.occupy(m.name, 90)));
     try {
-      const run = startCli(dir, [
-        'test',
-        '8',
-        '--rounds',
-        '30',
-        '--duration',
-        '150',
-        '--pool',
-        'patroni',
-        '--json',
-      ]);
-      await until(
-        'the run to hold connections on the leader',
-        async () => (await runConnections(leader.name)) >= 2,
-      );
+      const { run } = await startSustainedRun(30, leader);
       await cluster.switchover();
       const result = await run;
       const json = JSON.parse(result.stdout);

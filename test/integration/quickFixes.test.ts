@@ -1,15 +1,13 @@
 // Every quick fix the real language server offers, applied alone in turn, against a real PostgreSQL:
 // the finding it was offered for clears and no new Error or Warning appears on that server.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { pathToFileURL } from 'node:url';
 import type { CodeAction, Diagnostic, Hover } from 'vscode-languageserver-protocol';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { LspSession } from '../../harness/lspSession';
-import { type Cluster, startCluster } from '../../harness/pgCluster';
+import { poolConfigYaml } from '../../harness/configFixture';
+import type { LspSession } from '../../harness/lspSession';
+import { LspWorkspaces, startAppCluster } from '../../harness/lspWorkspaces';
+import type { Cluster } from '../../harness/pgCluster';
 import { ListConfigsRequest } from '../../shared/protocol';
 
 const PASSWORD = 'fix-Secret-41d7';
@@ -17,61 +15,50 @@ const LIMITED_PASSWORD = 'limited-Secret-88a1';
 
 describe('quick fixes hold when applied (real server over stdio, real PostgreSQL)', () => {
   let cluster: Cluster;
-  const sessions: LspSession[] = [];
-  const dirs: string[] = [];
+  const lsps = new LspWorkspaces();
 
   before(async () => {
     // The demo's server: 20 slots, 3 reserved for superusers, so 17 usable by the pools' roles.
-    cluster = await startCluster({ maxConnections: 20 });
-    await cluster.createRole('app', { password: PASSWORD });
+    cluster = await startAppCluster(20, PASSWORD);
     await cluster.createRole('limited', { password: LIMITED_PASSWORD, connectionLimit: 6 });
-    await cluster.createDatabase('appdb', { owner: 'app' });
-    await cluster.createDatabase('shareddb', { owner: 'app' });
     await cluster.sql('GRANT CONNECT ON DATABASE appdb TO limited');
   });
 
-  afterEach(async () => {
-    await Promise.all(sessions.splice(0).map((s) => s.close()));
-  });
+  afterEach(() => lsps.closeSessions());
 
   after(async () => {
-    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+    await lsps.removeAll();
     await cluster?.stop();
   });
 
-  const config = (project: number, shared: number, projectUser = 'app') => `swarm:
-  maxAgents: 8
-memory:
-  backend: postgresql
-  postgresql:
-    project:
-      host: 127.0.0.1
-      port: ${cluster.port}
-      database: appdb
-      user: ${projectUser}
-      password: \${${projectUser === 'app' ? 'APP_PASSWORD' : 'LIMITED_PASSWORD'}}
-      poolSize: ${project}
-    shared:
-      host: 127.0.0.1
-      port: ${cluster.port}
-      database: shareddb
-      user: app
-      password: \${APP_PASSWORD}
-      poolSize: ${shared} # knowledge shared between projects
-`;
+  const config = (project: number, shared: number, projectUser = 'app') =>
+    poolConfigYaml({
+      maxAgents: 8,
+      project: {
+        port: cluster.port,
+        database: 'appdb',
+        user: projectUser,
+        password: projectUser === 'app' ? '${APP_PASSWORD}' : '${LIMITED_PASSWORD}',
+        poolSize: project,
+      },
+      shared: {
+        port: cluster.port,
+        database: 'shareddb',
+        password: '${APP_PASSWORD}',
+        poolSize: shared,
+        poolSizeComment: 'knowledge shared between projects',
+      },
+    });
 
   /** A workspace with the config, opened in a fresh server; resolves once its first verdict is in. */
   async function openConfig(text: string) {
-    const dir = await mkdtemp(join(tmpdir(), 'pool-capacity-fixes-'));
-    dirs.push(dir);
-    await mkdir(join(dir, '.claude-flow'));
-    const path = join(dir, '.claude-flow', 'config.yaml');
-    await writeFile(path, text);
-    await writeFile(join(dir, '.env'), `APP_PASSWORD=${PASSWORD}\nLIMITED_PASSWORD=${LIMITED_PASSWORD}\n`);
-    const lsp = new LspSession({ workspace: dir });
-    sessions.push(lsp);
+    const { dir, uri } = await lsps.workspace(
+      'pool-capacity-fixes-',
+      text,
+      `APP_PASSWORD=${PASSWORD}\nLIMITED_PASSWORD=${LIMITED_PASSWORD}\n`,
+    );
+    const lsp = lsps.session({ workspace: dir });
     await lsp.initialize();
-    const uri = pathToFileURL(path).toString();
     await lsp.open(uri, text);
     return { lsp, uri, diagnostics: await settled(lsp, uri) };
   }

@@ -1,4 +1,7 @@
+import type { PoolerFacts } from '../../server/src/core/capacity/poolerFacts';
+import type { PoolOutcomes } from '../../server/src/core/capacity/rules';
 import type { ServerFacts } from '../../server/src/core/capacity/serverFacts';
+import { resolveConfig } from '../../server/src/io/config/configFiles';
 
 /** Facts as a probe would read them from a plain role on a quiet server. */
 export function facts(overrides: Partial<ServerFacts> = {}): ServerFacts {
@@ -18,6 +21,25 @@ export function facts(overrides: Partial<ServerFacts> = {}): ServerFacts {
     usageVisibility: 'all roles',
     readAt: 1_700_000_000_000,
     ...overrides,
+  };
+}
+
+/** A PgBouncer in transaction mode with 100 client slots and no other clients, as SHOW CONFIG would read it. */
+export function pgBouncerFacts(overrides: Partial<NonNullable<PoolerFacts['limits']>> = {}): PoolerFacts {
+  return {
+    kind: 'pgbouncer',
+    backendPort: 5433,
+    limits: {
+      maxClientConn: 100,
+      otherClients: 0,
+      poolMode: 'transaction',
+      poolSize: 20,
+      reservePool: 0,
+      maxDbConnections: 0,
+      maxUserConnections: 0,
+      serverConnections: 0,
+      ...overrides,
+    },
   };
 }
 
@@ -79,3 +101,22 @@ export const LAYOUT_B = `memory:
       minConnections: 2
       maxConnections: 20
 `;
+
+/** LAYOUT_A (or a variant) resolved with stand-in passwords for its two pools. */
+export const loadLayoutA = (text: string) =>
+  resolveConfig('/x/.claude-flow/config.yaml', text, {
+    DPG_CLUSTER_PASSWORD: 'pw-1',
+    SHARED_DB_PASSWORD: 'pw-2',
+  });
+
+/** Both of LAYOUT_A's pools probed, with the same facts. */
+export const bothPools = (f: ServerFacts): PoolOutcomes => ({
+  project: { ok: true, facts: f },
+  shared: { ok: true, facts: f },
+});
+
+/** The `npm start` demo's shape: project 40 + shared 3, 8 agents. */
+export const DEMO_LAYOUT = LAYOUT_A.replace('maxAgents: 35', 'maxAgents: 8').replace(
+  'poolSize: 15',
+  'poolSize: 3',
+);

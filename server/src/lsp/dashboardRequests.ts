@@ -3,14 +3,16 @@
  * the capacity sweep (each step a capacity test through the engine, its safety check included).
  */
 import type { CancellationToken, Connection } from 'vscode-languageserver';
-import { loadTestOptionsFor } from '../../../shared/loadTest';
+import { type LoadTestOptions, loadTestOptionsFor } from '../../../shared/loadTest';
 import {
   type CapacityViewResult,
   LoadTestProgressNotification,
+  type RunLoadTestOptions,
   type RunSweepParams,
   type RunSweepResult,
 } from '../../../shared/protocol';
 import type { PoolCapacitySettings } from '../../../shared/settings';
+import { clusterMode } from '../core/cluster/patroniSettings';
 import { brokenConfigMessage, type LoadedConfig } from '../core/config/loadedConfig';
 import { scrubbedOutput } from '../core/config/secretScrubber';
 import { capacityView } from '../core/dashboard/capacityBars';
@@ -28,6 +30,17 @@ export type ConfigLookup = (
 function configLabel(uri: string): string {
   const parts = decodeURIComponent(uri).split('/');
   return parts.slice(-3).join('/');
+}
+
+/**
+ * The editor's test options, for the load test and the sweep alike: under mode patroni-ha the
+ * singleNode pools are inactive, so a test that names no pool goes to the cluster's.
+ */
+export function editorTestOptions(loaded: LoadedConfig, chosen: RunLoadTestOptions): LoadTestOptions {
+  return loadTestOptionsFor(loaded.targetAgents, {
+    ...(clusterMode(loaded.document) === 'patroni-ha' ? { pool: 'patroni' as const } : {}),
+    ...chosen,
+  });
 }
 
 export async function capacityViewOf(lookup: ConfigLookup, uri: string): Promise<CapacityViewResult> {
@@ -59,10 +72,7 @@ export async function runSweepRequest(
     shape: _shape,
     agents: _agents,
     ...options
-  } = loadTestOptionsFor(loaded.targetAgents, {
-    ...params.options,
-    shape: 'capacity',
-  });
+  } = editorTestOptions(loaded, { ...params.options, shape: 'capacity' });
   const controller = new AbortController();
   running.add(controller);
   const cancel = token.onCancellationRequested(() => controller.abort());

@@ -1,5 +1,4 @@
 import type { CancellationToken, Connection } from 'vscode-languageserver';
-import { loadTestOptionsFor } from '../../../shared/loadTest';
 import {
   type CapacityReportResult,
   type CapacityViewResult,
@@ -10,7 +9,6 @@ import {
   type RunSweepResult,
 } from '../../../shared/protocol';
 import { formatCapacityReport } from '../core/capacity/capacityReport';
-import { clusterMode } from '../core/cluster/patroniSettings';
 import { brokenConfigMessage } from '../core/config/loadedConfig';
 import { formatReportTable } from '../core/loadtest/reportTable';
 import { loadTestPools } from '../io/loadtest/clusterFollower';
@@ -22,7 +20,7 @@ import {
 } from '../io/loadtest/engine';
 import { buildCapacityReport } from '../io/probe/capacityCheck';
 import type { ConfigRegistry } from './configRegistry';
-import { capacityViewOf, runSweepRequest } from './dashboardRequests';
+import { capacityViewOf, editorTestOptions, runSweepRequest } from './dashboardRequests';
 import { DashboardSession } from './dashboardSession';
 import { describeError } from './handlerSafety';
 import type { StatusLoop } from './statusLoop';
@@ -70,11 +68,7 @@ export class LoadTestSession {
     // A config that does not parse would be tested against what the parser kept: stop instead.
     const broken = brokenConfigMessage(loaded);
     if (broken) return { outcome: 'error', message: loaded.scrub(broken) };
-    // Under mode patroni-ha the singleNode pools are inactive: the editor's test goes to the cluster.
-    const options = loadTestOptionsFor(loaded.targetAgents, {
-      ...(clusterMode(loaded.document) === 'patroni-ha' ? { pool: 'patroni' as const } : {}),
-      ...params.options,
-    });
+    const options = editorTestOptions(loaded, params.options);
     const controller = new AbortController();
     this.running.add(controller);
     const cancel = token.onCancellationRequested(() => controller.abort());

@@ -4,23 +4,9 @@ import type { PoolerFacts } from '../../../server/src/core/capacity/poolerFacts'
 import { diagnose, type PoolOutcomes } from '../../../server/src/core/capacity/rules';
 import { resolveConfig } from '../../../server/src/io/config/configFiles';
 import { settingsDefaults } from '../../../shared/settings';
-import { facts, LAYOUT_A, rangeOf } from '../testSupport';
+import { facts, LAYOUT_A, pgBouncerFacts, rangeOf } from '../testSupport';
 
-const limits = (overrides: Partial<NonNullable<PoolerFacts['limits']>> = {}): PoolerFacts => ({
-  kind: 'pgbouncer',
-  backendPort: 5433,
-  limits: {
-    maxClientConn: 100,
-    otherClients: 0,
-    poolMode: 'transaction',
-    poolSize: 20,
-    reservePool: 0,
-    maxDbConnections: 0,
-    maxUserConnections: 0,
-    serverConnections: 0,
-    ...overrides,
-  },
-});
+const limits = pgBouncerFacts;
 
 async function findings(pooler: PoolerFacts, pg: Parameters<typeof facts>[0] = {}) {
   const config = await resolveConfig('/x/.claude-flow/config.yaml', LAYOUT_A, {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { diagnose, type PoolOutcomes } from '../../../server/src/core/capacity/rules';
 import { resolveConfig } from '../../../server/src/io/config/configFiles';
 import { type PoolCapacitySettings, settingsDefaults } from '../../../shared/settings';
-import { facts, LAYOUT_A, rangeOf } from '../testSupport';
+import { bothPools, facts, LAYOUT_A, rangeOf } from '../testSupport';
 
 // The fixtures' hosts are confirmed, so the secret-from-environment notice stays out of these findings.
 const settings: PoolCapacitySettings = {
@@ -24,10 +24,7 @@ async function findings(
   return diagnose(config, outcomes, { ...settings, ...overrides });
 }
 
-const both = (f: ReturnType<typeof facts>): PoolOutcomes => ({
-  project: { ok: true, facts: f },
-  shared: { ok: true, facts: f },
-});
+const both = bothPools;
 
 describe('config rules (no server)', () => {
   it('a sound config with no server facts has no findings', async () => {

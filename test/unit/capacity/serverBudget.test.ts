@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { PoolerFacts } from '../../../server/src/core/capacity/poolerFacts';
 import { type BudgetPool, poolerBudget, serverBudget } from '../../../server/src/core/capacity/serverBudget';
 import type { ServerFacts } from '../../../server/src/core/capacity/serverFacts';
 import { checkLoadTestSafety } from '../../../server/src/core/loadtest/safety';
 import { liveBudget } from '../../../server/src/io/probe/statusPoller';
 import { settingsDefaults } from '../../../shared/settings';
-import { facts } from '../testSupport';
+import { facts, pgBouncerFacts } from '../testSupport';
 
 const pool = (
   name: 'project' | 'shared',
@@ -122,20 +121,7 @@ describe('serverBudget', () => {
   });
 
   it('PgBouncer: clients against max_client_conn, its server pools against PostgreSQL', () => {
-    const pooler: PoolerFacts = {
-      kind: 'pgbouncer',
-      backendPort: 5433,
-      limits: {
-        maxClientConn: 50,
-        otherClients: 4,
-        poolMode: 'transaction',
-        poolSize: 20,
-        reservePool: 0,
-        maxDbConnections: 0,
-        maxUserConnections: 0,
-        serverConnections: 0,
-      },
-    };
+    const pooler = pgBouncerFacts({ maxClientConn: 50, otherClients: 4 });
     const f = facts({ maxConnections: 30, pooler });
     const b = poolerBudget('127.0.0.1:6432', [pool('project', 40, f), pool('shared', 15, f)], HEADROOM);
     assert.deepEqual(

@@ -1,20 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { capacityPlan } from '../../../server/src/core/capacity/capacityReport';
-import type { PoolerFacts } from '../../../server/src/core/capacity/poolerFacts';
-import type { PoolOutcomes } from '../../../server/src/core/capacity/rules';
 import { capacityView, serverBar } from '../../../server/src/core/dashboard/capacityBars';
-import { resolveConfig } from '../../../server/src/io/config/configFiles';
 import { settingsDefaults } from '../../../shared/settings';
-import { facts, LAYOUT_A } from '../testSupport';
+import { bothPools, DEMO_LAYOUT, facts, LAYOUT_A, loadLayoutA, pgBouncerFacts } from '../testSupport';
 
-const env = { DPG_CLUSTER_PASSWORD: 'pw-1', SHARED_DB_PASSWORD: 'pw-2' };
-const load = (text: string) => resolveConfig('/x/.claude-flow/config.yaml', text, env);
-const both = (f: ReturnType<typeof facts>): PoolOutcomes => ({
-  project: { ok: true, facts: f },
-  shared: { ok: true, facts: f },
-});
-const DEMO = LAYOUT_A.replace('maxAgents: 35', 'maxAgents: 8').replace('poolSize: 15', 'poolSize: 3');
+const load = loadLayoutA;
+const both = bothPools;
+const DEMO = DEMO_LAYOUT;
 
 describe('capacity bars', () => {
   it('splits max_connections 100 into reserved, others, each pool and free, with the headroom', async () => {
@@ -78,20 +71,7 @@ describe('capacity bars', () => {
   });
 
   it('judges a PgBouncer against max_client_conn, other clients first', async () => {
-    const pooler: PoolerFacts = {
-      kind: 'pgbouncer',
-      backendPort: 5433,
-      limits: {
-        maxClientConn: 50,
-        otherClients: 4,
-        poolMode: 'transaction',
-        poolSize: 20,
-        reservePool: 0,
-        maxDbConnections: 0,
-        maxUserConnections: 0,
-        serverConnections: 0,
-      },
-    };
+    const pooler = pgBouncerFacts({ maxClientConn: 50, otherClients: 4 });
     const plan = capacityPlan(await load(LAYOUT_A), both(facts({ pooler })), settingsDefaults);
     const view = capacityView(plan, 'x');
     const bar = view.bars.find((b) => b.kind === 'pooler')!;

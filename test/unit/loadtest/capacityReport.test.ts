@@ -1,20 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { capacityPlan, formatCapacityReport } from '../../../server/src/core/capacity/capacityReport';
-import type { PoolerFacts } from '../../../server/src/core/capacity/poolerFacts';
-import { diagnose, type PoolOutcomes } from '../../../server/src/core/capacity/rules';
-import { resolveConfig } from '../../../server/src/io/config/configFiles';
+import { diagnose } from '../../../server/src/core/capacity/rules';
 import { settingsDefaults } from '../../../shared/settings';
-import { facts, LAYOUT_A } from '../testSupport';
+import { bothPools, DEMO_LAYOUT, facts, LAYOUT_A, loadLayoutA, pgBouncerFacts } from '../testSupport';
 
-const env = { DPG_CLUSTER_PASSWORD: 'pw-1', SHARED_DB_PASSWORD: 'pw-2' };
-const load = (text: string) => resolveConfig('/x/.claude-flow/config.yaml', text, env);
-const both = (f: ReturnType<typeof facts>): PoolOutcomes => ({
-  project: { ok: true, facts: f },
-  shared: { ok: true, facts: f },
-});
-/** The `npm start` demo's shape: project 40 + shared 3, 8 agents. */
-const DEMO = LAYOUT_A.replace('maxAgents: 35', 'maxAgents: 8').replace('poolSize: 15', 'poolSize: 3');
+const load = loadLayoutA;
+const both = bothPools;
+const DEMO = DEMO_LAYOUT;
 
 describe('capacityPlan', () => {
   it("reproduces the origin's planning numbers (40 + 15 on max_connections 100, target 35)", async () => {
@@ -95,20 +88,7 @@ describe('capacityPlan', () => {
   });
 
   it('behind PgBouncer the report judges max_client_conn, as the diagnostics do', async () => {
-    const pooler: PoolerFacts = {
-      kind: 'pgbouncer',
-      backendPort: 5433,
-      limits: {
-        maxClientConn: 50,
-        otherClients: 4,
-        poolMode: 'transaction',
-        poolSize: 20,
-        reservePool: 0,
-        maxDbConnections: 0,
-        maxUserConnections: 0,
-        serverConnections: 0,
-      },
-    };
+    const pooler = pgBouncerFacts({ maxClientConn: 50, otherClients: 4 });
     const config = await load(LAYOUT_A);
     // PostgreSQL alone (max_connections 100) would take 55; PgBouncer's 46 free client slots do not.
     const outcomes = both(facts({ pooler }));
