@@ -4,11 +4,11 @@
  * node-postgres script of the same shape (bench/rawHeldLoad.mjs), each in its own process under
  * /usr/bin/time so both wall time and peak memory (max RSS) are compared.
  */
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startPgBouncer } from '../harness/pgBouncer';
+import { runNodeTimed } from '../harness/timedProcess';
 import type { BenchServer } from './benchCluster';
 import { type BenchRow, compared, sleep, summarize } from './measure';
 
@@ -51,32 +51,13 @@ export const heldLoadShapes: Shape[] = [
 ];
 
 /** Runs a command under /usr/bin/time; resolves with its stdout and max RSS in bytes. */
-function timed(
+async function timed(
   args: string[],
   cwd: string,
 ): Promise<{ stdout: string; maxRssBytes: number; code: number | null }> {
-  const rssFile = path.join(cwd, `rss-${process.hrtime.bigint()}`);
-  const child = spawn('/usr/bin/time', ['-f', '%M', '-o', rssFile, process.execPath, ...args], { cwd });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  const killer = setTimeout(() => child.kill('SIGKILL'), 180_000);
-  return new Promise((resolve, reject) =>
-    child.on('close', (code) => {
-      clearTimeout(killer);
-      try {
-        const kb = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop());
-        resolve({ stdout, maxRssBytes: kb * 1024, code });
-      } catch (error) {
-        reject(new Error(`${args.join(' ')}: no memory figure (${(error as Error).message}) ${stderr}`));
-      }
-    }),
-  );
+  const { stdout, stderr, code, maxRssKb } = await runNodeTimed(args, { cwd, limitMs: 180_000 });
+  if (!Number.isFinite(maxRssKb)) throw new Error(`${args.join(' ')}: no memory figure ${stderr}`);
+  return { stdout, maxRssBytes: maxRssKb * 1024, code };
 }
 
 export async function measureHeldLoad(

@@ -544,7 +544,7 @@ export async function startPatroniCluster(opts: PatroniClusterOptions = {}): Pro
     }
   };
 
-  const client = async (name: string) => {
+  const client = async (name: string, applicationName = 'pool-capacity-test-admin') => {
     const m = member(name);
     const c = new pg.Client({
       host: HOST,
@@ -552,10 +552,15 @@ export async function startPatroniCluster(opts: PatroniClusterOptions = {}): Pro
       user: SUPERUSER,
       password: SUPERUSER_PASSWORD,
       database: 'postgres',
-      application_name: 'pool-capacity-test-admin',
+      application_name: applicationName,
       connectionTimeoutMillis: 5_000,
     });
-    await c.connect();
+    try {
+      await c.connect();
+    } catch (error) {
+      await c.end().catch(() => {});
+      throw error;
+    }
     return c;
   };
 
@@ -720,22 +725,9 @@ export async function startPatroniCluster(opts: PatroniClusterOptions = {}): Pro
       }
     },
     async occupy(name, count) {
-      const m = member(name);
       const held: pg.Client[] = [];
       try {
-        for (let i = 0; i < count; i++) {
-          const c = new pg.Client({
-            host: HOST,
-            port: m.pgPort,
-            user: SUPERUSER,
-            password: SUPERUSER_PASSWORD,
-            database: 'postgres',
-            application_name: 'other-client',
-            connectionTimeoutMillis: 5_000,
-          });
-          held.push(c);
-          await c.connect();
-        }
+        for (let i = 0; i < count; i++) held.push(await client(name, 'other-client'));
       } catch (error) {
         await Promise.all(held.map((c) => c.end().catch(() => {})));
         throw error;

@@ -152,6 +152,19 @@ export interface SweepRange {
   step: number;
 }
 
+/**
+ * The sweep's agent counts when none are given (the server's command, the editor's prompt): a
+ * quarter of the project pool up to twice it.
+ */
+export function defaultSweepRange(config: {
+  targetAgents: number;
+  pools: readonly { name: string; poolSize?: number }[];
+}): SweepRange {
+  const project = config.pools.find((p) => p.name === 'project')?.poolSize ?? config.targetAgents;
+  const step = Math.max(1, Math.round(project / 4));
+  return { from: step, to: project * 2, step };
+}
+
 /** The capacity sweep: one capacity test per agent count, the safety check on each. */
 export interface SweepReport {
   runId: string;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import type { SweepRange } from '../../shared/dashboard';
+import { defaultSweepRange, type SweepRange } from '../../shared/dashboard';
 import { type LoadTestShape, loadTestDefaults } from '../../shared/loadTest';
 import {
   CapacityReportRequest,
@@ -213,16 +213,16 @@ function runWithProgress(
 /** A sweep's agent counts: "10..80" and a step, with a default around the pool size. */
 async function askSweepRange(config: ConfigSummary): Promise<SweepRange | undefined> {
   const project = config.pools.find((p) => p.name === 'project')?.poolSize ?? config.targetAgents;
-  const step = Math.max(1, Math.round(project / 4));
+  const suggested = defaultSweepRange(config);
   const answer = await vscode.window.showInputBox({
     title: 'Pool Capacity: capacity sweep',
     prompt: `Agent counts FROM..TO (the project pool holds ${project})`,
-    value: `${step}..${project * 2}`,
+    value: `${suggested.from}..${suggested.to}`,
     validateInput: (text) => (/^\s*\d+\s*\.\.\s*\d+\s*$/.test(text) ? undefined : 'FROM..TO, e.g. 10..80'),
   });
   if (answer === undefined) return undefined;
   const [from, to] = answer.split('..').map((n) => Number(n.trim())) as [number, number];
-  const by = await askNumber('Agents added per step', step);
+  const by = await askNumber('Agents added per step', suggested.step);
   return by === undefined ? undefined : { from, to, step: by };
 }
 

@@ -5,17 +5,16 @@
  * 200 MB (measured by /usr/bin/time, the process's own maximum resident set).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { type PgBouncer, startPgBouncer } from '../../harness/pgBouncer';
 import { type Cluster, startCluster } from '../../harness/pgCluster';
+import { runNodeTimed, type TimedResult } from '../../harness/timedProcess';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
-const TIME = '/usr/bin/time';
 const PASSWORD = 'load-Held-Pw-7d3a';
 const MEMORY_LIMIT_KB = 200 * 1024;
 const CHILD_LIMIT_MS = 120_000;
@@ -24,38 +23,12 @@ let cluster: Cluster;
 let bouncer: PgBouncer;
 let root: string;
 
-interface Measured {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  maxRssKb: number;
-}
-
 /** Runs the CLI under /usr/bin/time, which writes the child's peak RSS (KB) to a file. */
-function measuredCli(args: string[]): Promise<Measured> {
-  const rssFile = path.join(root, `rss-${Date.now()}-${Math.random().toString(36).slice(2)}`);
+function measuredCli(args: string[]): Promise<TimedResult> {
   const env: NodeJS.ProcessEnv = { ...process.env, PGPASSFILE: '/nonexistent' };
   for (const key of Object.keys(env))
     if (/^(PG(?!PASSFILE)|RUVECTOR_|SHARED_KNOWLEDGE_)/.test(key)) delete env[key];
-  const child = spawn(TIME, ['-f', '%M', '-o', rssFile, process.execPath, CLI, ...args], { cwd: root, env });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  const killer = setTimeout(() => child.kill('SIGKILL'), CHILD_LIMIT_MS);
-  return new Promise((resolve) =>
-    child.on('close', (code) => {
-      clearTimeout(killer);
-      const maxRssKb = existsSync(rssFile)
-        ? Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop())
-        : NaN;
-      resolve({ code, stdout, stderr, maxRssKb });
-    }),
-  );
+  return runNodeTimed([CLI, ...args], { cwd: root, env, limitMs: CHILD_LIMIT_MS });
 }
 
 function writeConfig(name: string, port: number, database: string, poolSize: number): string {

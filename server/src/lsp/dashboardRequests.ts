@@ -26,10 +26,12 @@ export type ConfigLookup = (
   uri: string,
 ) => Promise<{ loaded: LoadedConfig; settings: PoolCapacitySettings } | undefined>;
 
-/** The config's path relative to its workspace is the client's business: the label is the file's tail. */
-function configLabel(uri: string): string {
-  const parts = decodeURIComponent(uri).split('/');
-  return parts.slice(-3).join('/');
+/**
+ * The config's path relative to its workspace is the client's business: without the client's label
+ * it is the file's tail ("demo/.claude-flow/config.yaml").
+ */
+export function configLabel(uri: string): string {
+  return decodeURIComponent(uri).split('/').slice(-3).join('/');
 }
 
 /**

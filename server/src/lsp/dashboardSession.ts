@@ -10,6 +10,7 @@ import type { LoadTestReport } from '../../../shared/loadTest';
 import type { CapacityViewResult, DashboardParams } from '../../../shared/protocol';
 import { dashboardModel } from '../core/dashboard/dashboardModel';
 import { HISTORY_CAP, loadHistory, saveRun } from '../core/loadtest/runHistory';
+import { configLabel } from './dashboardRequests';
 
 /** Runs the dashboard shows below the bars, newest first; older ones live on in the history's trend. */
 const RUNS_SHOWN = 5;
@@ -49,7 +50,7 @@ export class DashboardSession {
 
   /** `instead`: why the servers are not read (an untrusted workspace): the runs and trend still show. */
   async model(params: DashboardParams, instead?: CapacityViewResult): Promise<DashboardModel> {
-    const label = params.configLabel ?? labelOf(params.configUri);
+    const label = params.configLabel ?? configLabel(params.configUri);
     let view = instead ?? (params.readServers === false ? this.views.get(params.configUri) : undefined);
     if (!view) {
       view = await this.readCapacity(params.configUri);
@@ -65,9 +66,4 @@ export class DashboardSession {
       history,
     });
   }
-}
-
-/** Without the client's label: the config file's tail ("demo/.claude-flow/config.yaml"). */
-function labelOf(uri: string): string {
-  return decodeURIComponent(uri).split('/').slice(-3).join('/');
 }

@@ -18,7 +18,7 @@ import {
   ShowMessageNotification,
   type WorkDoneProgressReporter,
 } from 'vscode-languageserver';
-import type { SweepRange } from '../../../shared/dashboard';
+import { defaultSweepRange, type SweepRange } from '../../../shared/dashboard';
 import type { LoadTestShape } from '../../../shared/loadTest';
 import {
   type ConfigSummary,
@@ -93,12 +93,7 @@ export function parseCommandArguments(args: unknown[] | undefined): ServerComman
   };
 }
 
-/** The sweep's agent counts when none are given: a quarter of the project pool up to twice it. */
-export function defaultSweepRange(config: ConfigSummary): SweepRange {
-  const project = config.pools.find((p) => p.name === 'project')?.poolSize ?? config.targetAgents;
-  const step = Math.max(1, Math.round(project / 4));
-  return { from: step, to: project * 2, step };
-}
+export { defaultSweepRange };
 
 export class ServerCommandRunner {
   /** The commands listed in `executeCommandProvider`. */

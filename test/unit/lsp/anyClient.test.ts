@@ -127,6 +127,8 @@ describe('watched files', () => {
       assert.ok(watchers.size >= 2);
       const dotenv = join(folder, 'watched', '.env');
       const seen = new Promise<void>((resolve, reject) => {
+        // The deadline is also what keeps the process alive meanwhile: the watchers are not
+        // persistent, and node:test's own timeout does not hold the event loop open.
         const timer = setTimeout(() => reject(new Error('no change reported within 5 s')), 5000);
         heard = () => {
           if (changes.flat().some((c) => c.uri === pathToUri(dotenv))) {

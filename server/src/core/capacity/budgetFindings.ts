@@ -23,6 +23,11 @@ export function serverArithmetic(budget: ServerBudget): string {
   return `${parts.join(' − ')} = ${budget.free} free for this role`;
 }
 
+/** "superuser_reserved_connections 3, reserved_connections 2" (the latter only when set) */
+export function reservedSettings(budget: Pick<ServerBudget, 'superuserReserved' | 'reserved'>): string {
+  return `superuser_reserved_connections ${budget.superuserReserved}${budget.reserved > 0 ? `, reserved_connections ${budget.reserved}` : ''}`;
+}
+
 /** The figures first (what the Problems panel shows of a long message), then how they come about. */
 export function constraintHeadline(
   c: BudgetConstraint,

@@ -13,7 +13,7 @@ import type { LoadedConfig } from '../config/loadedConfig';
 import type { PoolName } from '../config/poolConfig';
 import { type ConnectFailure, FAILURE_LABELS } from '../connection/connectFailure';
 import { describeTarget } from '../connection/connectionTarget';
-import { constraintHeadline, serverArithmetic } from './budgetFindings';
+import { constraintHeadline, reservedSettings, serverArithmetic } from './budgetFindings';
 import { poolerBudgets } from './poolerRules';
 import { type PoolOutcomes, serverBudgets } from './rules';
 import type { BudgetConstraint, PoolerBudget, ServerBudget } from './serverBudget';
@@ -217,8 +217,7 @@ function serverLines(lines: string[], server: CapacityPlan['servers'][number]): 
   const b = server.budget;
   lines.push(`${key('Server')}${b.serverKey}  PostgreSQL ${b.serverVersion}`);
   lines.push(
-    `${key('Server')}max_connections ${b.maxConnections}, superuser_reserved_connections ${b.superuserReserved}` +
-      `${b.reserved > 0 ? `, reserved_connections ${b.reserved}` : ''} -> ${b.usable} usable by the pools' roles`,
+    `${key('Server')}max_connections ${b.maxConnections}, ${reservedSettings(b)} -> ${b.usable} usable by the pools' roles`,
   );
   lines.push(
     `${key('Server')}${serverArithmetic(b)} (other clients counted ${b.usageVisibility === 'all roles' ? 'for all roles' : 'by user and database'}); ` +

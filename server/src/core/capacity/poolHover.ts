@@ -4,7 +4,7 @@ import { inactiveReason, patroniServerText } from '../cluster/patroniSettings';
 import type { LoadedConfig } from '../config/loadedConfig';
 import type { OffsetRange } from '../config/poolConfig';
 import { describeTarget, serverKey } from '../connection/connectionTarget';
-import { constraintHeadline, serverArithmetic } from './budgetFindings';
+import { constraintHeadline, reservedSettings, serverArithmetic } from './budgetFindings';
 import { poolerBudgets } from './poolerRules';
 import { type PoolOutcomes, serverBudgets } from './rules';
 import type { PoolerBudget, ServerBudget } from './serverBudget';
@@ -82,11 +82,7 @@ export function poolHover(
 function serverLines(budget: ServerBudget, name: string, item: (text: string) => void): void {
   const sizes = new Map(budget.pools.map((p) => [p.name, p.poolSize]));
   const server = budget.constraints[0]!;
-  const reserved = [
-    `superuser_reserved_connections ${budget.superuserReserved}`,
-    ...(budget.reserved > 0 ? [`reserved_connections ${budget.reserved}`] : []),
-  ].join(', ');
-  item(`Server: ${serverArithmetic(budget)} (reserved: ${reserved})`);
+  item(`Server: ${serverArithmetic(budget)} (reserved: ${reservedSettings(budget)})`);
   item(
     `Pools here: ${budget.pools.map((p) => `${p.name} ${p.poolSize}`).join(' + ')} = ${budget.poolsTotal} — ${VERDICT_WORDS[budget.verdict]}; ${budget.headroomSlots} must stay free as headroom`,
   );

@@ -4,6 +4,7 @@
  * diagnostics). Nothing here adds up slots of its own beyond splitting the budget's figures.
  */
 import type { BarSegment, CapacityBar, CapacityView } from '../../../../shared/dashboard';
+import { reservedSettings } from '../capacity/budgetFindings';
 import {
   type CapacityPlan,
   formatCapacityReport,
@@ -18,6 +19,28 @@ import { describeConnectFailure } from '../connection/connectFailure';
 const OK_WORDS = (free: number, headroom: number) =>
   `OK: the pools fit; ${free} slots stay free, ${headroom} of them kept as headroom`;
 
+/**
+ * The pools fill the free slots in order; what they need past them is drawn past the limit.
+ * Appends the pool, free and over segments and returns the slots left free.
+ */
+function fillPools(
+  segments: BarSegment[],
+  pools: readonly { name: string; poolSize: number }[],
+  free: number,
+): number {
+  let room = free;
+  let over = 0;
+  for (const pool of pools) {
+    const inside = Math.min(pool.poolSize, room);
+    room -= inside;
+    over += pool.poolSize - inside;
+    if (inside > 0) segments.push({ kind: 'pool', label: `${pool.name} pool`, slots: inside });
+  }
+  if (room > 0) segments.push({ kind: 'free', label: 'free', slots: room });
+  if (over > 0) segments.push({ kind: 'over', label: 'needed past the limit', slots: over });
+  return room;
+}
+
 /** Where a PostgreSQL server's max_connections goes: reserved, others, each pool in order, free, past the limit. */
 function serverSegments(b: ServerBudget): BarSegment[] {
   const reserved = b.maxConnections - b.usable;
@@ -26,21 +49,11 @@ function serverSegments(b: ServerBudget): BarSegment[] {
   if (reserved > 0)
     segments.push({
       kind: 'reserved',
-      label: `reserved (superuser_reserved_connections ${b.superuserReserved}${b.reserved > 0 ? `, reserved_connections ${b.reserved}` : ''})`,
+      label: `reserved (${reservedSettings(b)})`,
       slots: reserved,
     });
   if (others > 0) segments.push({ kind: 'others', label: 'used by other clients', slots: others });
-  // The pools fill what is free in order; what they need past it is drawn past the limit.
-  let room = b.free;
-  let over = 0;
-  for (const pool of b.pools) {
-    const inside = Math.min(pool.poolSize, room);
-    room -= inside;
-    over += pool.poolSize - inside;
-    if (inside > 0) segments.push({ kind: 'pool', label: `${pool.name} pool`, slots: inside });
-  }
-  if (room > 0) segments.push({ kind: 'free', label: 'free', slots: room });
-  if (over > 0) segments.push({ kind: 'over', label: 'needed past the limit', slots: over });
+  fillPools(segments, b.pools, b.free);
   return segments;
 }
 
@@ -82,16 +95,7 @@ export function poolerBar(pooler: PoolerCapacity): CapacityBar {
   const others = Math.min(b.limits.otherClients, limit);
   const segments: BarSegment[] = [];
   if (others > 0) segments.push({ kind: 'others', label: 'other clients', slots: others });
-  let room = b.clientsAvailable ?? 0;
-  let over = 0;
-  for (const pool of b.pools) {
-    const inside = Math.min(pool.poolSize, room);
-    room -= inside;
-    over += pool.poolSize - inside;
-    if (inside > 0) segments.push({ kind: 'pool', label: `${pool.name} pool`, slots: inside });
-  }
-  if (room > 0) segments.push({ kind: 'free', label: 'free', slots: room });
-  if (over > 0) segments.push({ kind: 'over', label: 'needed past the limit', slots: over });
+  const room = fillPools(segments, b.pools, b.clientsAvailable ?? 0);
   return {
     kind: 'pooler',
     serverKey: b.serverKey,

@@ -4,6 +4,7 @@ import { APPLICATION_NAME_PREFIX } from '../../core/capacity/serverFacts';
 import { type ConnectFailure, classifyFailure } from '../../core/connection/connectFailure';
 import type { ConnectionTarget } from '../../core/connection/connectionTarget';
 import { CLOSE_TIMEOUT_MS, closeConnection, destroyConnection, openConnection } from '../db/openConnection';
+import { ADMIN_DATABASE } from '../probe/poolerProbe';
 
 /** The observer's own name: under our prefix (so probes never count it as another client), not the run's. */
 export const OBSERVER_APPLICATION_NAME = `${APPLICATION_NAME_PREFIX}observer`;
@@ -49,7 +50,7 @@ export class ServerObserver {
       };
     }
     try {
-      const client = await openConnection(pooler ? { ...target, database: 'pgbouncer' } : target, {
+      const client = await openConnection(pooler ? { ...target, database: ADMIN_DATABASE } : target, {
         connectTimeoutMs,
         applicationName: OBSERVER_APPLICATION_NAME,
         signal,

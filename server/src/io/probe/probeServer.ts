@@ -1,13 +1,5 @@
 /** Reads a server's limits and usage (core/capacity/serverFacts) with one short-lived connection. */
 
-/**
- * A pg_stat_activity condition for backends that hold a connection slot. Rows of other roles keep
- * usename/datname/application_name visible to everyone, only backend_type/state/query are hidden;
- * so count client backends where visible, and hidden rows that have a user and a database: the
- * logical replication launcher runs as the bootstrap superuser but has no database, and would
- * otherwise count as an extra client.
- */
-
 import {
   PROBE_APPLICATION_NAME,
   type ProbeOutcome,
@@ -15,10 +7,20 @@ import {
 } from '../../core/capacity/serverFacts';
 import { classifyFailure } from '../../core/connection/connectFailure';
 import type { ConnectionTarget } from '../../core/connection/connectionTarget';
-import { closeConnection, destroyOnAbort, openConnection } from '../db/openConnection';
+import { abortError, closeConnection, destroyOnAbort, openConnection } from '../db/openConnection';
 import { detectPooler } from './poolerProbe';
 
+/**
+ * A pg_stat_activity condition for backends that hold a connection slot. Rows of other roles keep
+ * usename/datname/application_name visible to everyone, only backend_type/state/query are hidden;
+ * so count client backends where visible, and hidden rows that have a user and a database: the
+ * logical replication launcher runs as the bootstrap superuser but has no database, and would
+ * otherwise count as an extra client.
+ */
 export const CLIENT_BACKENDS = `(backend_type = 'client backend' OR (backend_type IS NULL AND usename IS NOT NULL AND datname IS NOT NULL))`;
+
+/** Our own watching connections' application_names, as an SQL list for IN (...). */
+export const SERVICE_NAMES_SQL = SERVICE_APPLICATION_NAMES.map((n) => `'${n}'`).join(', ');
 
 export const FACTS_SQL = `
 SELECT current_setting('server_version') AS server_version,
@@ -39,7 +41,7 @@ export const USAGE_SQL = `
 SELECT count(*) FILTER (WHERE NOT ours)::int AS others,
        count(*) FILTER (WHERE NOT ours AND usename = current_user)::int AS role_in_use,
        count(*) FILTER (WHERE NOT ours AND datname = current_database())::int AS db_in_use
-FROM (SELECT coalesce(application_name IN (${SERVICE_APPLICATION_NAMES.map((n) => `'${n}'`).join(', ')}), false) AS ours,
+FROM (SELECT coalesce(application_name IN (${SERVICE_NAMES_SQL}), false) AS ours,
              usename, datname
       FROM pg_stat_activity
       WHERE ${CLIENT_BACKENDS}) a`;
@@ -131,5 +133,5 @@ export function abortedProbe(timedOut: boolean, deadlineMs: number): Error {
     ? Object.assign(new Error(`the server did not answer the probe within ${deadlineMs} ms`), {
         code: 'ETIMEDOUT',
       })
-    : Object.assign(new Error('cancelled'), { code: 'ABORT_ERR' });
+    : abortError();
 }

@@ -2,17 +2,13 @@ import type pg from 'pg';
 import type { ServerStatus, StatusLevel } from '../../../../shared/protocol';
 import { constraintHeadline } from '../../core/capacity/budgetFindings';
 import { type BudgetPool, serverBudget } from '../../core/capacity/serverBudget';
-import {
-  SERVICE_APPLICATION_NAMES,
-  type ServerFacts,
-  STATUS_APPLICATION_NAME,
-} from '../../core/capacity/serverFacts';
+import { type ServerFacts, STATUS_APPLICATION_NAME } from '../../core/capacity/serverFacts';
 import type { PoolName, ResolvedPool } from '../../core/config/poolConfig';
 import { classifyFailure, FAILURE_LABELS } from '../../core/connection/connectFailure';
 import { type ConnectionTarget, serverKey } from '../../core/connection/connectionTarget';
 import { findLeader } from '../cluster/patroniCheck';
 import { closeConnection, openConnection } from '../db/openConnection';
-import { CLIENT_BACKENDS } from './probeServer';
+import { CLIENT_BACKENDS, SERVICE_NAMES_SQL } from './probeServer';
 
 /** One server the status bar watches, with the pools that use it (and the role and database each connects as). */
 export interface WatchedServer {
@@ -35,7 +31,7 @@ const COUNT_SQL = `
 SELECT coalesce(datname, '') AS datname, coalesce(usename, '') AS usename, count(*)::int AS n
 FROM pg_stat_activity
 WHERE ${CLIENT_BACKENDS}
-  AND coalesce(application_name, '') NOT IN (${SERVICE_APPLICATION_NAMES.map((n) => `'${n}'`).join(', ')})
+  AND coalesce(application_name, '') NOT IN (${SERVICE_NAMES_SQL})
 GROUP BY 1, 2`;
 
 /** The server's limits and, for the pools' roles and databases, what the budget needs of them. */
